@@ -1,0 +1,101 @@
+# harbor.deploy: developer and CI entry points. `make test` is the one test command.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+TOP := $(abspath .)
+VENV ?= $(TOP)/.venv
+CACHE ?= $(TOP)/.cache
+PYTHON ?= python3
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CACHE)/collections
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+export ANSIBLE_NOCOLOR ?= 1
+export MOLECULE_NO_LOG ?= false
+
+# Scenarios run by `make molecule`, in this order; SCENARIO=name runs one.
+SCENARIOS ?= $(shell ls -d molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | grep -vx shared)
+SCENARIO ?=
+TIMES := $(CACHE)/times.txt
+
+.PHONY: help setup lab artefacts lint unit molecule test demo demo-clean build clean changelog
+
+help:
+	@echo "make setup       venv with pinned tools (requirements.txt) and the collection on ANSIBLE_COLLECTIONS_PATH"
+	@echo "make lab         build (or reuse) the lab VM image and the test artefacts under .cache/"
+	@echo "make lint        yamllint + ansible-lint (production profile)"
+	@echo "make unit        pytest tests/unit"
+	@echo "make molecule    every molecule scenario (SCENARIO=name for one)"
+	@echo "make test        lint + unit + molecule: what CI runs"
+	@echo "make demo        a local lab VM with Harbor installed by playbooks/site.yml"
+	@echo "make build       ansible-galaxy collection build into build/"
+
+$(VENV)/.stamp-%: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	rm -f $(VENV)/.stamp-*
+	touch $@
+
+REQ_KEY := $(shell sha256sum requirements.txt | cut -c1-12)
+
+setup: $(VENV)/.stamp-$(REQ_KEY)
+	mkdir -p $(CACHE)/collections/ansible_collections/harbor
+	ln -sfn $(TOP) $(CACHE)/collections/ansible_collections/harbor/deploy
+
+# The lab image and every heavy artefact the scenarios share, built once per run
+# and cached under .cache/ keyed by their inputs. Their references land in
+# .cache/lab.env, which `make molecule` exports to the scenarios.
+lab: setup
+	image=$$(tests/lab/build-image.sh bookworm)
+	echo "LAB_IMAGE=$$image" > $(CACHE)/lab.env
+	for builder in tests/artefacts/*.sh; do
+	  [ -x "$$builder" ] || continue
+	  "$$builder" >> $(CACHE)/lab.env
+	done
+	cat $(CACHE)/lab.env
+
+lint: setup
+	yamllint -s .
+	ansible-lint --offline -q
+
+unit: setup
+	pytest -q tests/unit
+
+molecule: lab
+	set -a; . $(CACHE)/lab.env; set +a
+	scenarios="$(if $(SCENARIO),$(SCENARIO),$(SCENARIOS))"
+	: > $(TIMES).molecule
+	for s in $$scenarios; do
+	  start=$$(date +%s)
+	  echo "=== molecule test -s $$s"
+	  if molecule test -s $$s; then rc=0; else rc=$$?; fi
+	  echo "$$s $$(( $$(date +%s) - start ))s rc=$$rc" | tee -a $(TIMES).molecule
+	  [ $$rc -eq 0 ] || { echo "scenario $$s failed"; exit $$rc; }
+	done
+	echo "--- scenario wall times"; cat $(TIMES).molecule
+
+test:
+	start=$$(date +%s)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory molecule
+	echo "make test: all green in $$(( $$(date +%s) - start ))s"
+
+build: setup
+	mkdir -p build
+	ansible-galaxy collection build --force --output-path build .
+
+changelog: setup
+	antsibull-changelog lint
+
+demo: lab
+	tests/demo/run.sh
+
+demo-clean:
+	tests/demo/run.sh clean
+
+clean:
+	-for s in $(SCENARIOS); do molecule destroy -s $$s; done
+	rm -rf build
