@@ -59,6 +59,7 @@ lab: setup
 lint: setup
 	yamllint -s .
 	ansible-lint --offline -q
+	antsibull-changelog lint
 
 unit: setup
 	pytest -q tests/unit
