@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import socketserver
 import sys
@@ -491,7 +492,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -------------------------------------------------- /v2/ proxy
     def proxy_registry(self):
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        # a list, not a dict: clients send some headers (Accept) several times
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP]
         creds = self.basic_auth()
         if creds is not None:
             if not self.wait_ready():
@@ -513,18 +515,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     actions = "pull" if self.command in ("GET", "HEAD") else (
                         "delete" if self.command == "DELETE" else "pull,push")
                     scopes = [f"repository:{m.group(1)}:{actions}"]
-            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-            headers["Authorization"] = "Bearer " + SIGNER.token(user["username"], grant(user, scopes))
+            headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
+            headers.append(("Authorization", "Bearer " + SIGNER.token(user["username"], grant(user, scopes))))
         u = urllib.parse.urlparse(REGISTRY_URL)
         conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=600)
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        has_body = "chunked" in te or int(self.headers.get("Content-Length") or 0) > 0
-        body = iter(ChunkedReader(self.rfile, self.headers)) if has_body else None
-        if "chunked" in te:
-            headers.pop("Content-Length", None)
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if chunked:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         try:
-            conn.request(self.command, self.path, body=body, headers=headers,
-                         encode_chunked=("chunked" in te))
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in headers:
+                conn.putheader(k, v)
+            if chunked:
+                conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            for data in ChunkedReader(self.rfile, self.headers):
+                conn.send(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            if chunked:
+                conn.send(b"0\r\n\r\n")
             resp = conn.getresponse()
         except Exception as exc:  # noqa: BLE001
             conn.close()
@@ -749,6 +757,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def main():
     global SIGNER
+    # PID 1 ignores SIGTERM unless it has a handler: docker stop would wait 10 s
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     SIGNER = Signer(KEY_PATH)
     threading.Thread(target=init_db, daemon=True).start()
     threading.Thread(target=health_loop, daemon=True).start()

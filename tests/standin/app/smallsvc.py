@@ -7,6 +7,7 @@ usage: smallsvc.py COMPONENT   (listens on :8080 like the real ones)
 import http.server
 import json
 import os
+import signal
 import socketserver
 import sys
 import time
@@ -65,5 +66,6 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # PID 1: no default SIGTERM action
     sys.stderr.write(f"[{COMPONENT}] stand-in listening on :{PORT}\n")
     Server(("0.0.0.0", PORT), Handler).serve_forever()

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# End-to-end self-test of the stand-in Harbor bundle on THIS machine's Docker
+# engine (no VM): unpack the v2.15.2 offline bundle, install it with https,
+# wait for health, check the API/token contract, docker login/push/pull with
+# digest comparison, a registry-API push into a private project, data surviving
+# `up -d --force-recreate`, the admin password applying at first start only,
+# prepare's validation messages, and migrate. Cleans up after itself.
+#
+# usage: tests/standin/selftest.sh            (builds or reuses the bundle)
+#        HARBOR_STANDIN_DIR=... tests/standin/selftest.sh
+# Ends with "N passed, M failed"; exit code 0 only when nothing failed.
+#
+# Traffic stays on loopback: hostname is "localhost" (Harbor's prepare refuses
+# only 127.0.0.1), which dockerd also treats as an insecure registry, so the
+# real docker client can log in, push and pull without touching daemon.json.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/standin"
+release=${STANDIN_SELFTEST_RELEASE:-v2.15.2}
+t0=$(date +%s)
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+step() { echo; echo "=== $* ($(( $(date +%s) - t0 ))s)"; }
+count() { # count the ok:/FAIL: lines of a helper's output
+  local out=$1
+  echo "$out"
+  pass=$((pass + $(grep -c '^ok:' <<<"$out" || true)))
+  fail=$((fail + $(grep -c '^FAIL:' <<<"$out" || true)))
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+if [ -z "${HARBOR_STANDIN_DIR:-}" ]; then
+  HARBOR_STANDIN_DIR=$("$top/tests/artefacts/standin.sh" | sed -n 's/^HARBOR_STANDIN_DIR=//p')
+fi
+bundle="$HARBOR_STANDIN_DIR/harbor-offline-installer-$release.tgz"
+[ -s "$bundle" ] || { echo "no bundle $bundle" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/standin-selftest.XXXXXX)
+export DOCKER_CONFIG="$tmp/docker-config"   # keep docker login away from ~/.docker
+mkdir -p "$DOCKER_CONFIG"
+preloaded=$(docker images -q "goharbor/harbor-core:$release")
+cleanup() {
+  echo
+  echo "=== cleanup"
+  if [ -f "$tmp/harbor/docker-compose.yml" ]; then
+    (cd "$tmp/harbor" && docker compose down -v --remove-orphans >/dev/null 2>&1)
+  fi
+  docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^localhost:${https_port:-x}/|^standin-selftest:" \
+    | xargs -r docker rmi -f >/dev/null 2>&1
+  if [ -z "$preloaded" ]; then
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^goharbor/.*:$release\$" | xargs -r docker rmi >/dev/null 2>&1
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+step "unpack $bundle"
+(cd "$HARBOR_STANDIN_DIR" && sha256sum -c --quiet "harbor-offline-installer-$release.tgz.sha256" \
+  && grep " harbor-offline-installer-$release.tgz\$" md5sum | md5sum -c --quiet) \
+  && ok "sha256 and md5sum files match the bundle" || bad "checksum files"
+tar -C "$tmp" -xzf "$bundle"
+listing=$(cd "$tmp/harbor" && ls | sort | tr '\n' ' ')
+[ "$listing" = "LICENSE common.sh harbor.$release.tar.gz harbor.yml.tmpl install.sh prepare " ] \
+  && ok "bundle holds: $listing" || bad "bundle layout: $listing"
+cmp -s "$tmp/harbor/harbor.yml.tmpl" "$top/../shared/reference/harbor/$release/harbor.yml.tmpl" \
+  || [ ! -d "$top/../shared/reference/harbor" ] && ok "harbor.yml.tmpl is the release's own" || bad "harbor.yml.tmpl differs"
+"$tmp/harbor/install.sh" --with-notary >/dev/null 2>&1; rc=$?
+[ $rc -eq 1 ] && ok "install.sh --with-notary exits 1" || bad "install.sh --with-notary exit $rc"
+"$tmp/harbor/install.sh" --help | grep -q -- --with-trivy && ok "install.sh --help" || bad "install.sh --help"
+
+step "harbor.yml: hostname localhost, http and https on free ports, data in $tmp"
+http_port=$(free_port)
+https_port=$(free_port)
+mkdir -p "$tmp/certs"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
+  -keyout "$tmp/certs/harbor.key" -out "$tmp/certs/harbor.crt" >/dev/null 2>&1 || { bad "openssl"; exit 1; }
+write_yml() { # $1 admin password
+  python3 - "$tmp" "$http_port" "$https_port" "$1" <<'EOF'
+import re, sys
+tmp, http_port, https_port, pw = sys.argv[1:]
+s = open(f"{tmp}/harbor/harbor.yml.tmpl").read()
+s = s.replace("hostname: reg.mydomain.com", "hostname: localhost")
+s = s.replace("  port: 80\n", f"  port: {http_port}\n", 1)
+s = s.replace("  port: 443\n", f"  port: {https_port}\n", 1)
+s = s.replace("/your/certificate/path", f"{tmp}/certs/harbor.crt", 1)
+s = s.replace("/your/private/key/path", f"{tmp}/certs/harbor.key", 1)
+s = s.replace("harbor_admin_password: Harbor12345", f"harbor_admin_password: {pw}")
+s = s.replace("data_volume: /data", f"data_volume: {tmp}/data")
+s = s.replace("location: /var/log/harbor", f"location: {tmp}/log")
+open(f"{tmp}/harbor/harbor.yml", "w").write(s)
+EOF
+}
+write_yml 'Selftest-Pw1'
+base="https://localhost:$https_port"
+api() { python3 "$here/selftest_api.py" "$base" "$tmp/certs/harbor.crt" "$@"; }
+
+step "./install.sh"
+i0=$(date +%s)
+if (cd "$tmp/harbor" && ./install.sh) >"$tmp/install.log" 2>&1; then
+  ok "install.sh ($(( $(date +%s) - i0 ))s)"
+else
+  bad "install.sh failed"; tail -n 30 "$tmp/install.log"; exit 1
+fi
+grep -q 'loading Harbor images' "$tmp/install.log" && ok "install.sh loaded harbor.$release.tar.gz" || bad "no image load"
+compose="$tmp/harbor/docker-compose.yml"
+for pair in log:harbor-log registry:registry registryctl:registryctl postgresql:harbor-db core:harbor-core \
+            portal:harbor-portal jobservice:harbor-jobservice redis:redis proxy:nginx; do
+  svc=${pair%%:*}; name=${pair#*:}
+  python3 - "$compose" "$svc" "$name" <<'EOF' && ok "compose service $svc -> container $name" || bad "compose service $svc"
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+s = c["services"][sys.argv[2]]
+assert s["container_name"] == sys.argv[3] and s["restart"] == "always" and s["image"].startswith("goharbor/")
+EOF
+done
+
+step "health"
+h0=$(date +%s)
+count "$(api wait-healthy 240)"
+echo "healthy $(( $(date +%s) - h0 ))s after install.sh returned"
+for _ in $(seq 1 45); do
+  bad_health=$(docker ps --filter label=com.docker.compose.project=harbor --format '{{.Names}} {{.Status}}' | grep -v '(healthy)' || true)
+  [ -z "$bad_health" ] && break
+  sleep 2
+done
+[ -z "$bad_health" ] && ok "every container's own healthcheck is healthy ($(( $(date +%s) - h0 ))s)" \
+  || bad "container health: $bad_health"
+ls "$tmp/log"/core.log "$tmp/log"/registry.log >/dev/null 2>&1 && ok "syslog -> harbor-log -> log.local.location" \
+  || bad "no logs in $tmp/log"
+code=$(python3 -c "
+import urllib.request, sys
+class N(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k): return None
+try: urllib.request.build_opener(N).open('http://localhost:$http_port/api/v2.0/ping')
+except urllib.error.HTTPError as e: print(e.code, e.headers.get('Location'))")
+[ "$code" = "308 https://localhost:$https_port/api/v2.0/ping" ] && ok "http redirects to https ($code)" || bad "http redirect: $code"
+
+step "API and token contract"
+count "$(api contract 'Selftest-Pw1')"
+
+step "docker login / push / pull (real client, token auth)"
+reg="localhost:$https_port"
+mkdir -p "$tmp/img" && head -c 4096 /dev/urandom >"$tmp/img/payload" && echo selftest >"$tmp/img/hello.txt"
+tar -C "$tmp/img" -c . | docker import -c 'CMD ["/hello.txt"]' - standin-selftest:1 >/dev/null
+echo 'wrong' | docker login -u admin --password-stdin "$reg" >/dev/null 2>&1 \
+  && bad "docker login with a wrong password succeeded" || ok "docker login with a wrong password is refused"
+echo 'Selftest-Pw1' | docker login -u admin --password-stdin "$reg" >/dev/null 2>&1 \
+  && ok "docker login $reg" || bad "docker login $reg"
+docker tag standin-selftest:1 "$reg/library/selftest:1"
+pushed=$(docker push "$reg/library/selftest:1" 2>&1 | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
+[ -n "$pushed" ] && ok "docker push $reg/library/selftest:1 ($pushed)" || bad "docker push"
+docker rmi "$reg/library/selftest:1" standin-selftest:1 >/dev/null 2>&1
+docker logout "$reg" >/dev/null 2>&1
+if docker pull -q "$reg/library/selftest:1" >/dev/null 2>&1; then
+  pulled=$(docker inspect --format '{{range .RepoDigests}}{{.}} {{end}}' "$reg/library/selftest:1")
+  [[ "$pulled" == *"@$pushed"* ]] && ok "anonymous docker pull from public library, same digest" \
+    || bad "digest differs: pushed $pushed pulled $pulled"
+else
+  bad "anonymous docker pull"
+fi
+docker tag "$reg/library/selftest:1" "$reg/library/anon:1"
+docker push "$reg/library/anon:1" >/dev/null 2>&1 && bad "anonymous push succeeded" || ok "anonymous push is denied"
+
+step "registry API push into a private project, pull back"
+count "$(api registry-flow 'Selftest-Pw1' selftest-private/flow)"
+count "$(api registry-flow 'Selftest-Pw1' library/flow)"
+
+step "data survives docker compose up -d --force-recreate"
+r0=$(date +%s)
+(cd "$tmp/harbor" && docker compose up -d --force-recreate) >"$tmp/recreate.log" 2>&1 \
+  && ok "compose up -d --force-recreate ($(( $(date +%s) - r0 ))s)" || bad "force-recreate"
+count "$(api wait-healthy 240)"
+docker rmi "$reg/library/selftest:1" "$reg/library/anon:1" >/dev/null 2>&1
+docker pull -q "$reg/library/selftest:1" >/dev/null 2>&1 && ok "image still pullable after recreate" \
+  || bad "pull after recreate"
+api password-is 'Selftest-Pw1' && ok "admin password kept" || bad "admin password lost"
+
+step "harbor_admin_password applies at first start only: change it, ./install.sh again"
+write_yml 'Changed-Pw2'
+r0=$(date +%s)
+(cd "$tmp/harbor" && ./install.sh) >"$tmp/install2.log" 2>&1 && ok "second install.sh ($(( $(date +%s) - r0 ))s)" \
+  || bad "second install.sh"
+count "$(api wait-healthy 240)"
+api password-is 'Selftest-Pw1' && ok "old admin password still valid" || bad "old admin password refused"
+api password-is 'Changed-Pw2' && bad "new harbor_admin_password took effect" || ok "new harbor_admin_password ignored"
+[ -s "$tmp/data/secret/keys/secretkey" ] && ok "secret/keys/secretkey kept" || bad "secretkey missing"
+
+step "docker compose down -v"
+(cd "$tmp/harbor" && docker compose down -v) >/dev/null 2>&1 && ok "compose down -v" || bad "compose down -v"
+
+step "prepare refuses bad harbor.yml with Harbor's messages"
+cp "$tmp/harbor/harbor.yml" "$tmp/good.yml"
+bad_case() { # $1 python edit of s, $2 expected message
+  python3 - "$tmp" "$1" <<'EOF'
+import sys
+tmp, edit = sys.argv[1:]
+s = open(f"{tmp}/good.yml").read()
+exec(edit)
+open(f"{tmp}/harbor/harbor.yml", "w").write(s)
+EOF
+  out=$(cd "$tmp/harbor" && ./prepare 2>&1); rc=$?
+  if [ $rc -ne 0 ] && grep -qF -- "$2" <<<"$out"; then ok "prepare rc=$rc: $2"; else bad "prepare rc=$rc, wanted '$2': $(tail -n 3 <<<"$out")"; fi
+}
+bad_case 's = s.replace("hostname: localhost", "hostname: 127.0.0.1")' "127.0.0.1 can not be the hostname"
+bad_case 's = s.replace("hostname: localhost", "hostname: reg.mydomain.com")' "Please specify hostname"
+bad_case "import re; s = re.sub(r'certificate: .*', 'certificate: /your/certificate/path', s)" \
+  "Error: The protocol is https but attribute ssl_cert is not set"
+bad_case "import re; s = re.sub(r'  private_key: .*\n', '', s)" "private_key"
+bad_case 's = s.replace("  level: info", "  level: verbose")' "log level must be one of debug, info, warning, error, fatal"
+bad_case 's = s.replace("  age: 168h", "  age: 1h")' "purge upload age should set with with nh"
+bad_case 's = s.replace("  interval: 24h", "  interval: 24m")' "purge upload interval should set with with nh"
+bad_case 's = s.replace("# trace:\n#   enabled: true", "trace:\n  enabled: true\n  jaeger:\n    endpoint: http://j:14268/api/traces\n  otel:\n    endpoint: o:4318\n    url_path: /v1/traces\n#")' \
+  "Only can have one trace exporter at a time"
+bad_case 's = s.replace("  enabled: false\n  # keep cache for one day by default\n  expire_hours: 24", "  enabled: true\n  expire_hours: 0")' \
+  "cache expire hours should be a positive integer"
+bad_case 's = s.replace("  # external_endpoint:\n  #   # protocol used to transmit log to external endpoint, options is tcp or udp\n  #   protocol: tcp", "  external_endpoint:\n    protocol: http\n    host: h\n    port: 5140\n  #")' \
+  "Protocol in external log endpoint must be one of 'udp' or 'tcp'"
+cp "$tmp/good.yml" "$tmp/harbor/harbor.yml"
+(cd "$tmp/harbor" && ./prepare >/dev/null 2>&1) && ok "prepare with the good harbor.yml again" || bad "prepare good"
+owner() { stat -c '%u' "$1"; }
+[ "$(owner "$tmp/data/registry")" = 10000 ] && [ "$(owner "$tmp/data/database")" = 999 ] \
+  && [ "$(stat -c '%a' "$tmp/data/database")" = 700 ] && [ "$(owner "$tmp/data/redis")" = 999 ] \
+  && [ "$(owner "$tmp/data/secret/core/private_key.pem")" = 10000 ] \
+  && ok "data_volume ownership: registry 10000, database 999/0700, redis 999, secret 10000" || bad "ownership"
+
+step "migrate (docker run -v /:/hostfs goharbor/prepare:$release migrate -i ...)"
+sed 's/^_version: .*/_version: 2.14.0/' "$tmp/good.yml" >"$tmp/old.yml"
+docker run --rm -v /:/hostfs "goharbor/prepare:$release" migrate -i "$tmp/old.yml" >"$tmp/migrate.log" 2>&1 \
+  && grep -q '^_version: 2.15.0' "$tmp/old.yml" && grep -q "^hostname: localhost" "$tmp/old.yml" \
+  && ok "migrate rewrote _version to 2.15.0, kept the rest" || { bad "migrate"; cat "$tmp/migrate.log"; }
+
+echo
+echo "selftest wall time $(( $(date +%s) - t0 ))s"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
