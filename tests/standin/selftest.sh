@@ -42,16 +42,25 @@ tmp=$(mktemp -d /tmp/standin-selftest.XXXXXX)
 export DOCKER_CONFIG="$tmp/docker-config"   # keep docker login away from ~/.docker
 mkdir -p "$DOCKER_CONFIG"
 preloaded=$(docker images -q "goharbor/harbor-core:$release")
+preloaded_old=$(docker images -q "goharbor/harbor-core:v2.14.4")
 cleanup() {
   echo
   echo "=== cleanup"
-  if [ -f "$tmp/harbor/docker-compose.yml" ]; then
-    (cd "$tmp/harbor" && docker compose down -v --remove-orphans >/dev/null 2>&1)
-  fi
+  for d in "$tmp/v2.14.4/harbor" "$tmp/harbor"; do
+    if [ -f "$d/docker-compose.yml" ]; then
+      (cd "$d" && docker compose down -v --remove-orphans >/dev/null 2>&1)
+    fi
+  done
   docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^localhost:${https_port:-x}/|^standin-selftest:" \
     | xargs -r docker rmi -f >/dev/null 2>&1
   if [ -z "$preloaded" ]; then
     docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^goharbor/.*:$release\$" | xargs -r docker rmi >/dev/null 2>&1
+  fi
+  if [ -z "$preloaded_old" ]; then
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^goharbor/.*:v2.14.4\$" | xargs -r docker rmi >/dev/null 2>&1
+  fi
+  if command -v ctr >/dev/null; then
+    ctr -a /var/run/docker/containerd/containerd.sock namespaces rm standin-selftest >/dev/null 2>&1
   fi
   rm -rf "$tmp"
 }
@@ -77,11 +86,11 @@ https_port=$(free_port)
 mkdir -p "$tmp/certs"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
   -keyout "$tmp/certs/harbor.key" -out "$tmp/certs/harbor.crt" >/dev/null 2>&1 || { bad "openssl"; exit 1; }
-write_yml() { # $1 admin password
-  python3 - "$tmp" "$http_port" "$https_port" "$1" <<'EOF'
+write_yml() { # $1 admin password, $2 install dir (default $tmp/harbor)
+  python3 - "$tmp" "$http_port" "$https_port" "$1" "${2:-$tmp/harbor}" <<'EOF'
 import re, sys
-tmp, http_port, https_port, pw = sys.argv[1:]
-s = open(f"{tmp}/harbor/harbor.yml.tmpl").read()
+tmp, http_port, https_port, pw, dest = sys.argv[1:]
+s = open(f"{dest}/harbor.yml.tmpl").read()
 s = s.replace("hostname: reg.mydomain.com", "hostname: localhost")
 s = s.replace("  port: 80\n", f"  port: {http_port}\n", 1)
 s = s.replace("  port: 443\n", f"  port: {https_port}\n", 1)
@@ -90,12 +99,33 @@ s = s.replace("/your/private/key/path", f"{tmp}/certs/harbor.key", 1)
 s = s.replace("harbor_admin_password: Harbor12345", f"harbor_admin_password: {pw}")
 s = s.replace("data_volume: /data", f"data_volume: {tmp}/data")
 s = s.replace("location: /var/log/harbor", f"location: {tmp}/log")
-open(f"{tmp}/harbor/harbor.yml", "w").write(s)
+open(f"{dest}/harbor.yml", "w").write(s)
 EOF
 }
-write_yml 'Selftest-Pw1'
 base="https://localhost:$https_port"
 api() { python3 "$here/selftest_api.py" "$base" "$tmp/certs/harbor.crt" "$@"; }
+reg="localhost:$https_port"
+
+if [ "${STANDIN_SELFTEST_UPGRADE:-1}" = 1 ] && [ "$release" = v2.15.2 ]; then
+  step "upgrade path: install v2.14.4 first, push, stop"
+  old="$HARBOR_STANDIN_DIR/harbor-offline-installer-v2.14.4.tgz"
+  mkdir -p "$tmp/v2.14.4" && tar -C "$tmp/v2.14.4" -xzf "$old"
+  write_yml 'Selftest-Pw1' "$tmp/v2.14.4/harbor"
+  if (cd "$tmp/v2.14.4/harbor" && ./install.sh) >"$tmp/install-old.log" 2>&1; then ok "v2.14.4 install.sh"
+  else bad "v2.14.4 install.sh"; tail -n 20 "$tmp/install-old.log"; fi
+  grep -q 'goharbor/redis-photon:v2.14.4' "$tmp/v2.14.4/harbor/docker-compose.yml" && ok "v2.14.4 runs redis-photon" \
+    || bad "v2.14.4 redis image"
+  count "$(api wait-healthy 240)"
+  mkdir -p "$tmp/img0" && head -c 4096 /dev/urandom >"$tmp/img0/payload"
+  tar -C "$tmp/img0" -c . | docker import - standin-selftest:old >/dev/null
+  docker tag standin-selftest:old "$reg/library/old:1"
+  echo 'Selftest-Pw1' | docker login -u admin --password-stdin "$reg" >/dev/null 2>&1
+  old_digest=$(docker push "$reg/library/old:1" 2>&1 | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
+  [ -n "$old_digest" ] && ok "pushed $reg/library/old:1 to v2.14.4" || bad "push to v2.14.4"
+  docker logout "$reg" >/dev/null 2>&1
+  (cd "$tmp/v2.14.4/harbor" && docker compose down) >/dev/null 2>&1 && ok "v2.14.4 compose down" || bad "v2.14.4 down"
+fi
+write_yml 'Selftest-Pw1'
 
 step "./install.sh"
 i0=$(date +%s)
@@ -138,11 +168,22 @@ try: urllib.request.build_opener(N).open('http://localhost:$http_port/api/v2.0/p
 except urllib.error.HTTPError as e: print(e.code, e.headers.get('Location'))")
 [ "$code" = "308 https://localhost:$https_port/api/v2.0/ping" ] && ok "http redirects to https ($code)" || bad "http redirect: $code"
 
+if [ -n "${old_digest:-}" ]; then
+  docker run --rm -v /:/hostfs "goharbor/prepare:$release" migrate -i "$tmp/v2.14.4/harbor/harbor.yml" \
+    -o "$tmp/migrated.yml" >"$tmp/migrate-old.log" 2>&1 && grep -q '^_version: 2.15.0' "$tmp/migrated.yml" \
+    && ok "migrate v2.14.4's harbor.yml: _version 2.15.0" || bad "migrate old harbor.yml"
+  docker rmi "$reg/library/old:1" standin-selftest:old >/dev/null 2>&1
+  docker pull -q "$reg/library/old:1" >/dev/null 2>&1 \
+    && [[ "$(docker inspect --format '{{range .RepoDigests}}{{.}} {{end}}' "$reg/library/old:1")" == *"@$old_digest"* ]] \
+    && ok "the image pushed to v2.14.4 is served by $release (same digest)" || bad "old image after upgrade"
+  api password-is 'Selftest-Pw1' && ok "admin password from v2.14.4's first start still valid" \
+    || bad "admin password after upgrade"
+fi
+
 step "API and token contract"
 count "$(api contract 'Selftest-Pw1')"
 
 step "docker login / push / pull (real client, token auth)"
-reg="localhost:$https_port"
 mkdir -p "$tmp/img" && head -c 4096 /dev/urandom >"$tmp/img/payload" && echo selftest >"$tmp/img/hello.txt"
 tar -C "$tmp/img" -c . | docker import -c 'CMD ["/hello.txt"]' - standin-selftest:1 >/dev/null
 echo 'wrong' | docker login -u admin --password-stdin "$reg" >/dev/null 2>&1 \
@@ -163,6 +204,29 @@ else
 fi
 docker tag "$reg/library/selftest:1" "$reg/library/anon:1"
 docker push "$reg/library/anon:1" >/dev/null 2>&1 && bad "anonymous push succeeded" || ok "anonymous push is denied"
+
+sock=/var/run/docker/containerd/containerd.sock
+[ -S "$sock" ] || sock=/run/containerd/containerd.sock
+if command -v ctr >/dev/null && [ -S "$sock" ]; then
+  step "containerd (ctr): OAuth2 POST token with credentials, GET anonymous"
+  # ctr talks plain http to localhost unless a hosts.toml says https (as a node would have)
+  mkdir -p "$tmp/certs.d/$reg"
+  printf 'server = "https://%s"\n\n[host."https://%s"]\n  capabilities = ["pull", "resolve", "push"]\n  ca = "%s"\n' \
+    "$reg" "$reg" "$tmp/certs/harbor.crt" >"$tmp/certs.d/$reg/hosts.toml"
+  C=(ctr -a "$sock" -n standin-selftest)
+  "${C[@]}" images pull --hosts-dir "$tmp/certs.d" --user admin:Selftest-Pw1 "$reg/library/selftest:1" \
+    >/dev/null 2>&1 && ok "ctr pull with credentials" || bad "ctr pull with credentials"
+  "${C[@]}" images rm "$reg/library/selftest:1" >/dev/null 2>&1
+  "${C[@]}" images pull --hosts-dir "$tmp/certs.d" "$reg/library/selftest:1" >/dev/null 2>&1 \
+    && ok "ctr pull anonymous (public library)" || bad "ctr pull anonymous"
+  "${C[@]}" images rm "$reg/library/selftest:1" >/dev/null 2>&1
+  "${C[@]}" images pull --hosts-dir "$tmp/certs.d" --user admin:wrong "$reg/library/selftest:1" >/dev/null 2>&1 \
+    && bad "ctr pull with a wrong password succeeded" || ok "ctr pull with a wrong password is refused"
+  "${C[@]}" images rm "$reg/library/selftest:1" >/dev/null 2>&1
+  "${C[@]}" namespaces rm standin-selftest >/dev/null 2>&1
+  grep -q '"POST /service/token' "$tmp/log/core.log" && ok "containerd asked with POST (OAuth2 password grant)" \
+    || bad "no POST /service/token in core.log"
+fi
 
 step "registry API push into a private project, pull back"
 count "$(api registry-flow 'Selftest-Pw1' selftest-private/flow)"

@@ -155,6 +155,28 @@ def contract(password):
     c = claims(json.loads(b)["token"]) if s == 200 else {}
     check(c.get("aud") == "harbor-registry" and c.get("iss") == "harbor-token-issuer",
           f"JWT aud/iss (got {c.get('aud')}/{c.get('iss')})")
+    # robot accounts: what pulling nodes are usually given
+    body = json.dumps({"name": "puller", "level": "system", "duration": -1, "permissions": [
+        {"kind": "project", "namespace": "selftest-private",
+         "access": [{"resource": "repository", "action": "pull"}]}]}).encode()
+    s, _, b = req("POST", "/api/v2.0/robots", body, {"Content-Type": "application/json"}, ("admin", password))
+    robot = json.loads(b) if s == 201 else {}
+    check(s == 201 and robot.get("name") == "robot$puller" and robot.get("secret"),
+          f"POST /robots creates robot$puller with a secret (got {s})")
+    if robot.get("secret"):
+        q = urllib.parse.urlencode([("service", "harbor-registry"), ("scope", "repository:selftest-private/x:pull,push"),
+                                    ("scope", "repository:library/x:pull,push")])
+        s, _, b = req("GET", f"/service/token?{q}", auth=(robot["name"], robot["secret"]))
+        acc = claims(json.loads(b)["token"])["access"] if s == 200 else []
+        check(s == 200 and acc[0]["actions"] == ["pull"] and acc[1]["actions"] == ["pull"],
+              f"robot token: pull on its project, pull on public library, no push (got {acc})")
+        s, _, _ = req("GET", f"/service/token?{q}", auth=(robot["name"], robot["secret"] + "x"))
+        check(s == 401, f"robot with a wrong secret -> 401 (got {s})")
+    s, _, _ = req("PUT", "/api/v2.0/configurations", json.dumps({"project_creation_restriction": "adminonly"}).encode(),
+                  {"Content-Type": "application/json"}, ("admin", password))
+    s2, _, b = req("GET", "/api/v2.0/configurations", auth=("admin", password))
+    val = json.loads(b).get("project_creation_restriction", {}).get("value") if s2 == 200 else None
+    check(s == 200 and val == "adminonly", f"PUT/GET /configurations round trip (got {s}/{s2} {val})")
 
 
 def registry_flow(password, repo):

@@ -78,7 +78,7 @@ class DB:
         try:
             with conn:
                 with conn.cursor() as cur:
-                    cur.execute(sql, args)
+                    cur.execute(sql, args or None)  # no args: no %-formatting (LIKE 'x%')
                     if fetch == "all":
                         return cur.fetchall()
                     if fetch == "one":
@@ -104,6 +104,12 @@ CREATE TABLE IF NOT EXISTS project_metadata (
   id serial PRIMARY KEY, project_id int NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
   name varchar(255) NOT NULL, value varchar(255), UNIQUE (project_id, name));
 CREATE TABLE IF NOT EXISTS properties (k varchar(64) PRIMARY KEY, v text);
+CREATE TABLE IF NOT EXISTS robot (
+  id serial PRIMARY KEY, name varchar(255) UNIQUE NOT NULL, description varchar(1024) DEFAULT '',
+  secret varchar(64) NOT NULL, salt varchar(40) NOT NULL, level varchar(16) NOT NULL DEFAULT 'system',
+  project_id int NOT NULL DEFAULT 0, duration int NOT NULL DEFAULT -1, expires_at bigint NOT NULL DEFAULT -1,
+  disabled boolean NOT NULL DEFAULT false, permissions text NOT NULL DEFAULT '[]',
+  creation_time timestamp DEFAULT now(), update_time timestamp DEFAULT now());
 """
 SCHEMA_VERSION = 150
 
@@ -166,9 +172,11 @@ def init_db():
 
 
 def check_user(username, password):
-    """Return (user_id, username, sysadmin) when the credentials are right."""
+    """Return a user dict (user_id, username, sysadmin[, robot permissions]) when the credentials are right."""
     if not username:
         return None
+    if username.startswith(robot_prefix()):
+        return check_robot(username, password)
     row = DB.q("SELECT user_id, username, password, salt, sysadmin_flag FROM harbor_user WHERE username=%s",
                (username,), "one")
     if not row or not row[2]:
@@ -176,6 +184,52 @@ def check_user(username, password):
     if not secrets.compare_digest(row[2], hash_password(password, row[3])):
         return None
     return {"user_id": row[0], "username": row[1], "sysadmin": row[4]}
+
+
+def check_robot(name, secret):
+    row = DB.q("SELECT id, name, secret, salt, disabled, expires_at, permissions FROM robot WHERE name=%s",
+               (name,), "one")
+    if not row or row[4] or (row[5] != -1 and row[5] < time.time()):
+        return None
+    if not secrets.compare_digest(row[2], hash_password(secret, row[3])):
+        return None
+    return {"user_id": 0, "robot_id": row[0], "username": row[1], "sysadmin": False,
+            "permissions": json.loads(row[6] or "[]")}
+
+
+CONFIG_DEFAULTS = {
+    "auth_mode": "db_auth", "primary_auth_mode": False, "project_creation_restriction": "everyone",
+    "self_registration": False, "token_expiration": 30, "robot_token_duration": 30, "robot_name_prefix": "robot$",
+    "read_only": False, "notification_enable": True, "quota_per_project_enable": True, "storage_per_project": -1,
+    "count_per_project": -1, "session_timeout": 60, "banner_message": "", "audit_log_forward_endpoint": "",
+    "skip_audit_log_database": False, "scanner_skip_update_pulltime": False, "pull_audit_log_disable": False,
+    "email_host": "", "email_port": 25, "email_from": "admin <sample_admin@mydomain.com>", "email_ssl": False,
+    "email_insecure": False, "email_identity": "", "email_username": "", "ldap_url": "", "ldap_base_dn": "",
+    "ldap_search_dn": "", "ldap_filter": "", "ldap_uid": "cn", "ldap_scope": 2, "ldap_timeout": 5,
+    "ldap_verify_cert": True, "ldap_group_base_dn": "", "ldap_group_search_filter": "",
+    "ldap_group_attribute_name": "", "ldap_group_search_scope": 2, "ldap_group_admin_dn": "",
+    "ldap_group_membership_attribute": "memberof", "oidc_name": "", "oidc_endpoint": "", "oidc_client_id": "",
+    "oidc_groups_claim": "", "oidc_admin_group": "", "oidc_scope": "", "oidc_user_claim": "",
+    "oidc_verify_cert": True, "oidc_auto_onboard": False, "http_authproxy_endpoint": "",
+    "http_authproxy_tokenreview_endpoint": "", "http_authproxy_verify_cert": True,
+    "http_authproxy_skip_search": False, "http_authproxy_server_certificate": "",
+    "http_authproxy_admin_groups": "", "http_authproxy_admin_usernames": "", "uaa_client_id": "",
+    "uaa_endpoint": "", "uaa_verify_cert": True}
+SECRET_CONFIGS = {"email_password", "ldap_search_password", "oidc_client_secret", "uaa_client_secret"}
+
+
+def configs():
+    out = dict(CONFIG_DEFAULTS)
+    for k, v in DB.q("SELECT k, v FROM properties WHERE k LIKE 'cfg:%'"):
+        out[k[4:]] = json.loads(v)
+    return out
+
+
+def robot_prefix():
+    try:
+        return configs().get("robot_name_prefix") or "robot$"
+    except Exception:  # noqa: BLE001
+        return "robot$"
 
 
 # ---------------------------------------------------------------- tokens
@@ -195,7 +249,7 @@ class Signer:
     def token(self, subject, access):
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "kid": self.kid}
-        claims = {"iss": TOKEN_ISSUER, "sub": subject, "aud": TOKEN_SERVICE, "exp": now + TOKEN_EXPIRATION,
+        claims = {"iss": TOKEN_ISSUER, "sub": subject, "aud": TOKEN_SERVICE, "exp": now + token_ttl(),
                   "nbf": now - 10, "iat": now, "jti": secrets.token_hex(16), "access": access}
         signing_input = f"{self._b64(json.dumps(header, separators=(',', ':')).encode())}." \
                         f"{self._b64(json.dumps(claims, separators=(',', ':')).encode())}"
@@ -204,6 +258,13 @@ class Signer:
 
 
 SIGNER = None
+
+
+def token_ttl():
+    try:
+        return int(configs().get("token_expiration") or 30) * 60
+    except Exception:  # noqa: BLE001
+        return TOKEN_EXPIRATION
 
 
 def project_row(name):
@@ -232,10 +293,27 @@ def grant(user, scopes):
             if row:
                 if user and user["sysadmin"]:
                     allowed = [a for a in actions if a in ("pull", "push", "delete", "*")]
-                elif row[5] == "true":
-                    allowed = [a for a in actions if a == "pull"]
+                else:
+                    granted = robot_actions(user, project) if user and "permissions" in user else set()
+                    if row[5] == "true":
+                        granted.add("pull")
+                    allowed = [a for a in actions if a in granted]
         access.append({"type": rtype, "name": name, "actions": allowed})
     return access
+
+
+def robot_actions(robot, project):
+    """Registry actions a robot's permissions give on a project."""
+    acts = set()
+    for perm in robot.get("permissions") or []:
+        if perm.get("kind") != "project" or perm.get("namespace") not in (project, "*"):
+            continue
+        for acc in perm.get("access") or []:
+            if acc.get("resource") in ("repository", "artifact") and acc.get("action") in ("pull", "push", "delete"):
+                acts.add(acc["action"])
+    if "push" in acts:
+        acts.add("pull")  # Harbor: push implies pull
+    return acts
 
 
 # ---------------------------------------------------------------- health
@@ -487,7 +565,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.error(401, "UNAUTHORIZED", "invalid credentials",
                                   {"Www-Authenticate": f'Basic realm="{EXT_ENDPOINT}/service/token"'})
         tok = SIGNER.token(user["username"] if user else "", grant(user, scopes))
-        self.send_json(200, {"token": tok, "access_token": tok, "expires_in": TOKEN_EXPIRATION,
+        self.send_json(200, {"token": tok, "access_token": tok, "expires_in": token_ttl(),
                              "issued_at": now_iso()})
 
     # -------------------------------------------------- /v2/ proxy
@@ -581,18 +659,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(401, "UNAUTHORIZED", "unauthorized")
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         if path == "/systeminfo" and method == "GET":
-            info = {"auth_mode": "db_auth", "primary_auth_mode": False, "banner_message": "",
-                    "current_time": now_iso(), "self_registration": False, "oidc_provider_name": ""}
+            cfg = configs()
+            info = {"auth_mode": cfg["auth_mode"], "primary_auth_mode": cfg["primary_auth_mode"],
+                    "banner_message": cfg["banner_message"], "current_time": now_iso(),
+                    "self_registration": cfg["self_registration"], "oidc_provider_name": cfg["oidc_name"]}
             if user:
                 host = urllib.parse.urlparse(EXT_ENDPOINT).netloc
                 info.update({"registry_url": host, "external_url": EXT_ENDPOINT, "harbor_version": BUILD,
-                             "has_ca_root": False, "project_creation_restriction": "everyone",
-                             "read_only": False, "notification_enable": True,
+                             "has_ca_root": False,
+                             "project_creation_restriction": cfg["project_creation_restriction"],
+                             "read_only": cfg["read_only"], "notification_enable": cfg["notification_enable"],
                              "registry_storage_provider_name": ENV("REGISTRY_STORAGE_PROVIDER_NAME", "filesystem")})
             return self.send_json(200, info)
         if path == "/users/current" and method == "GET":
             if not user:
                 return self.error(401, "UNAUTHORIZED", "unauthorized")
+            if "robot_id" in user:
+                return self.error(403, "FORBIDDEN", "robot accounts have no user profile")
             return self.send_json(200, self.user_json(user["username"]))
         m = re.match(r"^/users/(\d+)/password$", path)
         if m and method == "PUT":
@@ -607,10 +690,119 @@ class Handler(http.server.BaseHTTPRequestHandler):
         m = re.match(r"^/projects/([^/]+)$", path)
         if m:
             return self.one_project(user, urllib.parse.unquote(m.group(1)), method, body)
+        if path == "/configurations":
+            return self.configurations(user, method, body)
+        if path == "/robots" or path.startswith("/robots/"):
+            return self.robots(user, method, path, body, query)
         m = re.match(r"^/projects/([^/]+)/repositories$", path)
         if m and method == "GET":
             return self.list_repositories(user, urllib.parse.unquote(m.group(1)))
         return self.error(404, "NOT_FOUND", f"{path} not found")
+
+    def configurations(self, user, method, body):
+        if not user:
+            return self.error(401, "UNAUTHORIZED", "unauthorized")
+        if not user["sysadmin"]:
+            return self.error(403, "FORBIDDEN", "forbidden")
+        if method == "GET":
+            return self.send_json(200, {k: {"value": v, "editable": True} for k, v in configs().items()})
+        if method != "PUT":
+            return self.error(405, "METHOD_NOT_ALLOWED", "method not allowed")
+        try:
+            req = json.loads(body or b"{}")
+            assert isinstance(req, dict)
+        except (ValueError, AssertionError):
+            return self.error(400, "BAD_REQUEST", "invalid JSON")
+        unknown = [k for k in req if k not in CONFIG_DEFAULTS and k not in SECRET_CONFIGS]
+        if unknown:
+            return self.error(400, "BAD_REQUEST", f"unknown configuration items: {', '.join(unknown)}")
+        if req.get("auth_mode", "db_auth") not in ("db_auth", "ldap_auth", "uaa_auth", "http_auth", "oidc_auth"):
+            return self.error(400, "BAD_REQUEST", f"invalid auth_mode {req['auth_mode']}")
+        if req.get("project_creation_restriction", "everyone") not in ("everyone", "adminonly"):
+            return self.error(400, "BAD_REQUEST", "project_creation_restriction must be everyone or adminonly")
+        for k, v in req.items():
+            DB.q("INSERT INTO properties (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v=EXCLUDED.v",
+                 ("cfg:" + k, json.dumps(v)), None)
+        return self.send_json(200, None)
+
+    @staticmethod
+    def robot_json(row):
+        return {"id": row[0], "name": row[1], "description": row[2], "level": row[3],
+                "duration": row[4], "expires_at": row[5], "disable": row[6], "editable": True,
+                "permissions": json.loads(row[7] or "[]"),
+                "creation_time": row[8].isoformat() + "Z", "update_time": row[9].isoformat() + "Z"}
+
+    def robots(self, user, method, path, body, query):
+        if not user:
+            return self.error(401, "UNAUTHORIZED", "unauthorized")
+        if not user["sysadmin"]:
+            return self.error(403, "FORBIDDEN", "forbidden")
+        cols = "id, name, description, level, duration, expires_at, disabled, permissions, creation_time, update_time"
+        if path == "/robots" and method == "GET":
+            rows = DB.q(f"SELECT {cols} FROM robot ORDER BY id")
+            return self.send_json(200, [self.robot_json(r) for r in rows], {"X-Total-Count": str(len(rows))})
+        if path == "/robots" and method == "POST":
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                return self.error(400, "BAD_REQUEST", "invalid JSON")
+            name, level = req.get("name") or "", req.get("level") or "system"
+            perms = req.get("permissions") or []
+            if not re.match(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", name) or level not in ("system", "project"):
+                return self.error(400, "BAD_REQUEST", "invalid robot name or level")
+            if level == "project":
+                if len(perms) != 1 or perms[0].get("kind") != "project":
+                    return self.error(400, "BAD_REQUEST", "a project robot needs exactly one project permission")
+                full = f"{robot_prefix()}{perms[0].get('namespace')}+{name}"
+            else:
+                full = f"{robot_prefix()}{name}"
+            duration = int(req.get("duration", -1) or -1)
+            if duration == 0 or duration < -1:
+                return self.error(400, "BAD_REQUEST", "duration must be either -1(Never) or a positive integer")
+            expires = -1 if duration == -1 else int(time.time()) + duration * 86400
+            secret = req.get("secret") or secrets.token_urlsafe(24)
+            salt = secrets.token_hex(16)
+            if DB.q("SELECT 1 FROM robot WHERE name=%s", (full,), "one"):
+                return self.error(409, "CONFLICT", f"robot account {full} already exists")
+            row = DB.q("INSERT INTO robot (name, description, secret, salt, level, duration, expires_at, disabled, "
+                       "permissions) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, creation_time",
+                       (full, req.get("description") or "", hash_password(secret, salt), salt, level, duration,
+                        expires, bool(req.get("disable")), json.dumps(perms)), "one")
+            return self.send_json(201, {"id": row[0], "name": full, "secret": secret,
+                                        "creation_time": row[1].isoformat() + "Z", "expires_at": expires},
+                                  {"Location": f"/api/v2.0/robots/{row[0]}"})
+        m = re.match(r"^/robots/(\d+)$", path)
+        if not m:
+            return self.error(404, "NOT_FOUND", f"{path} not found")
+        rid = int(m.group(1))
+        row = DB.q(f"SELECT {cols} FROM robot WHERE id=%s", (rid,), "one")
+        if not row:
+            return self.error(404, "NOT_FOUND", f"robot {rid} not found")
+        if method == "GET":
+            return self.send_json(200, self.robot_json(row))
+        if method == "DELETE":
+            DB.q("DELETE FROM robot WHERE id=%s", (rid,), None)
+            return self.send_json(200, None)
+        if method == "PATCH":  # refresh the secret
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                return self.error(400, "BAD_REQUEST", "invalid JSON")
+            secret = req.get("secret") or secrets.token_urlsafe(24)
+            salt = secrets.token_hex(16)
+            DB.q("UPDATE robot SET secret=%s, salt=%s, update_time=now() WHERE id=%s",
+                 (hash_password(secret, salt), salt, rid), None)
+            return self.send_json(200, {"secret": secret})
+        if method == "PUT":
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                return self.error(400, "BAD_REQUEST", "invalid JSON")
+            DB.q("UPDATE robot SET description=%s, disabled=%s, permissions=%s, update_time=now() WHERE id=%s",
+                 (req.get("description", row[2]) or "", bool(req.get("disable", row[6])),
+                  json.dumps(req.get("permissions", json.loads(row[7] or "[]"))), rid), None)
+            return self.send_json(200, None)
+        return self.error(405, "METHOD_NOT_ALLOWED", "method not allowed")
 
     def user_json(self, username):
         row = DB.q("SELECT user_id, username, email, realname, comment, sysadmin_flag, creation_time, update_time "
@@ -675,6 +867,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def create_project(self, user, body):
         if not user:
             return self.error(401, "UNAUTHORIZED", "unauthorized")
+        if "robot_id" in user:
+            return self.error(403, "FORBIDDEN", "forbidden")
         try:
             req = json.loads(body or b"{}")
         except ValueError:

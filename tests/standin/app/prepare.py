@@ -614,13 +614,19 @@ def prepare_log(c):
     nodateext
 }}
 """)
-    write(f"{CONFIG_DIR}/log/rsyslog_docker.conf", """# Rsyslog configuration file for docker.
+    # log.external_endpoint: harbor-log forwards there instead of writing files
+    if c["log_external"]:
+        action = (f'action(type="omfwd" Target="{c["log_ep_host"]}" Port="{c["log_ep_port"]}" '
+                  f'Protocol="{c["log_ep_protocol"]}" Template="RSYSLOG_SyslogProtocol23Format")')
+    else:
+        action = 'action(type="omfile" dynaFile="DynaFile")'
+    write(f"{CONFIG_DIR}/log/rsyslog_docker.conf", f"""# Rsyslog configuration file for docker.
 
 template(name="DynaFile" type="string" string="/var/log/docker/%programname%.log")
 
-if $programname != "rsyslogd" then {
-  action(type="omfile" dynaFile="DynaFile")
-}
+if $programname != "rsyslogd" then {{
+  {action}
+}}
 """)
 
 
@@ -801,11 +807,7 @@ def prepare_exporter(c):
 
 # ---------------------------------------------------------------- compose
 def logging_opts(c, tag):
-    if c["log_external"]:
-        addr = f"{c['log_ep_protocol']}://{c['log_ep_host']}:{c['log_ep_port']}"
-    else:
-        addr = SYSLOG
-    return {"driver": "syslog", "options": {"syslog-address": addr, "tag": tag}}
+    return {"driver": "syslog", "options": {"syslog-address": SYSLOG, "tag": tag}}
 
 
 def bind(src, dst):
@@ -814,7 +816,7 @@ def bind(src, dst):
 
 def prepare_compose(c):
     dv, tag = c["data_volume"], VERSION
-    logs = not c["log_external"]
+    logs = True  # harbor-log always runs (an external endpoint is rsyslog forwarding)
     svc = {}
 
     def base(image, name, caps=("CHOWN", "SETGID", "SETUID"), tagname=None):
