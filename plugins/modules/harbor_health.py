@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: harbor_health
 short_description: Wait until Harbor and every one of its components report healthy
 version_added: "0.1.0"
-author: harbor.deploy maintainers
+author: harbor.deploy maintainers (!UNKNOWN)
 description:
   - Polls Harbor's C(GET /api/v2.0/health) (no authentication) until the answer's C(status) is C(healthy) and
     every entry of its C(components) is C(healthy), then returns each component's status.
@@ -55,6 +55,8 @@ options:
       - Value of the C(Host) header, when O(url) names an address (such as V(127.0.0.1)) but the server expects
         Harbor's host name.
     type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: partial
@@ -64,10 +66,12 @@ attributes:
   diff_mode:
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
     details:
-      - Never changes anything; RV(changed) is always V(false).
+      - Never changes anything; C(changed) is always V(false).
   platform:
+    support: full
     platforms: posix
 notes:
   - Uses P(ansible.builtin.uri#module)'s HTTP code (C(ansible.module_utils.urls)); needs nothing but Python on the

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: harbor_images
 short_description: Load a Harbor bundle's images only when some of its tags are missing
 version_added: "0.1.0"
-author: harbor.deploy maintainers
+author: harbor.deploy maintainers (!UNKNOWN)
 description:
   - Reads the image tags (C(RepoTags)) of the C(docker save) archive of a Harbor offline bundle, for example
     C(harbor.v2.15.2.tar.gz), asks the Docker engine which of them it already has, and runs
@@ -25,7 +25,7 @@ description:
     module runs C(docker load -i ARCHIVE) straight away and takes the tags from the C(Loaded image:) lines it
     prints (reading the manifest only if there are none), so a first install costs what a bare C(docker load)
     costs. If the engine turns out to have had every tag already, that load changed nothing and the module
-    reports RV(loaded=true) with RV(changed=false).
+    reports RV(loaded=true) with C(changed=false).
   - Otherwise it reads the tags (from the cache or the archive), and runs C(docker load -i ARCHIVE) only when
     at least one is missing.
   - The engine is asked with C(docker image ls --format '{{.Repository}}:{{.Tag}}'). Tags are compared in
@@ -56,20 +56,24 @@ options:
       - The cache is never written in check mode.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details:
-      - Reports the tags it would load and RV(changed=true) when some are missing, without loading.
+      - Reports the tags it would load and C(changed=true) when some are missing, without loading.
       - Reads the archive and asks the engine as in a real run, but does not write the sidecar cache.
   diff_mode:
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
     details:
-      - RV(changed) is V(true) only when a tag was missing. A second run finds every tag, and the cache, and
+      - C(changed) is V(true) only when a tag was missing. A second run finds every tag, and the cache, and
         neither loads nor reports a change.
   platform:
+    support: full
     platforms: posix
 notes:
   - Needs the Docker CLI on the managed node and a running engine. Uses only Python's standard library.
@@ -113,7 +117,7 @@ missing:
 loaded:
   description:
     - Whether C(docker load) ran. Always V(false) in check mode and with O(state=checked).
-    - Can be V(true) with RV(changed=false) on the first run against an uncached archive whose images the engine
+    - Can be V(true) with C(changed=false) on the first run against an uncached archive whose images the engine
       already had (see the description).
   returned: success
   type: bool
