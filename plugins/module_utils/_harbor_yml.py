@@ -117,11 +117,22 @@ def _copy(value):
 # missing key an error. A ``Block`` checks a mapping against a dict of checkers.
 
 
+_TYPE_NAMES = ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), (dict, "mapping"), (list, "list"))
+
+
+def _type_name(value):
+    """The YAML-level type name (Ansible 2.19 hands over subclasses such as _AnsibleTaggedStr)."""
+    for kind, name in _TYPE_NAMES:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 def _show(value):
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    return "%s (%s)" % (text, type(value).__name__)
+    return "%s (%s)" % (text, _type_name(value))
 
 
 def _is_int(value):
@@ -139,7 +150,7 @@ class Required:
 def _scalar(test, expect, secret=False):
     def check(errors, path, value):
         if not test(value):
-            got = "a value of type %s" % type(value).__name__ if secret else _show(value)
+            got = "a value of type %s" % _type_name(value) if secret else _show(value)
             errors.append("%s: must be %s, got %s" % (path, expect, got))
 
     return check

@@ -338,3 +338,13 @@ def test_every_error_names_a_dotted_key():
     for error in errors:
         key, _, message = error.partition(": ")
         assert key and " " not in key and message, error
+
+
+def test_messages_name_yaml_types_for_ansible_tagged_values():
+    """Ansible 2.19 passes str/int subclasses (_AnsibleTaggedStr ...): messages say str/int."""
+    from ansible._internal._datatag._tags import Origin  # pylint: disable=import-outside-toplevel
+
+    origin = Origin(path="/inventory/group_vars/all.yml")
+    errors = errors_for({"trivy": {"skip_update": origin.tag("yes")}, "http": {"port": origin.tag("80")}})
+    assert errors == ["http.port: must be an integer from 1 to 65535, got '80' (str)",
+                      "trivy.skip_update: must be true or false, got 'yes' (str)"]
