@@ -278,7 +278,8 @@ class Block:
 
     def __call__(self, errors, path, value):
         if not isinstance(value, dict):
-            errors.append("%s: must be a mapping, got %s" % (path, _show(value)))
+            # only the type: a value put where a block belongs may well be a password
+            errors.append("%s: must be a mapping, got a value of type %s" % (path, _type_name(value)))
             return
         if not self.open:
             for key in value:
@@ -524,10 +525,11 @@ def _storage_rules(config, errors):
 def _backend_rules(name, params, errors):
     path = "storage_service." + name
     if not isinstance(params, dict):
-        errors.append("%s: must be a mapping of the %s driver's parameters, got %s" % (path, name, _show(params)))
+        errors.append("%s: must be a mapping of the %s driver's parameters, got a value of type %s"
+                      % (path, name, _type_name(params)))
         return
     for key in _BACKEND_REQUIRED.get(name, ()):
-        _check_field(errors, "%s.%s" % (path, key), params.get(key), Required(TEXT, " for the %s driver" % name))
+        _check_field(errors, "%s.%s" % (path, key), params.get(key), Required(SECRET, " for the %s driver" % name))
     if name == "s3" and (params.get("accesskey") is None) != (params.get("secretkey") is None):
         errors.append("%s.secretkey: accesskey and secretkey go together: set both, or neither to use an "
                       "instance role" % path)

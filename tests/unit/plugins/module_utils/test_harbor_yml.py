@@ -319,6 +319,9 @@ def test_each_backend_alone_with_its_required_keys(backend):
     {"harbor_admin_password": 12345},
     {"database": {"password": ["hunter2"]}},
     {"external_redis": {"host": "r:6379", "password": 4711}},
+    {"database": "hunter2"},
+    {"storage_service": {"swift": {"authurl": "https://k/v3", "username": "u", "password": 4711, "container": "c"}}},
+    {"storage_service": {"s3": "hunter2"}},
 ])
 def test_secrets_never_appear_in_messages(override):
     errors = errors_for(override)
