@@ -855,6 +855,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rows = [r for r in rows if r[5] == "true"]
         if "name" in query:
             rows = [r for r in rows if query["name"][0] in r[1]]
+        for cond in ",".join(query.get("q", [])).split(","):  # Harbor's q=name=x / name=~x / public=true
+            key, _, val = cond.partition("=")
+            if key == "name" and val.startswith("~"):
+                rows = [r for r in rows if val[1:] in r[1]]
+            elif key == "name" and val:
+                rows = [r for r in rows if r[1] == val]
+            elif key == "public" and val:
+                rows = [r for r in rows if (r[5] == "true") == (val.lower() == "true")]
         if "public" in query:
             want = query["public"][0].lower() == "true"
             rows = [r for r in rows if (r[5] == "true") == want]

@@ -67,11 +67,12 @@ def rand(n):
     return "".join(secrets.choice(alphabet) for _ in range(n))
 
 
-def host_path(path):
-    """A host path as this container sees it (prepare runs with / at /hostfs)."""
-    if path.startswith(DATA + "/"):
+def host_path(path, data_shortcut=False):
+    """A host path as this container sees it (prepare runs with / at /hostfs).
+    Harbor reads storage_service.ca_bundle from the data volume when it starts with /data/."""
+    if data_shortcut and path.startswith(DATA + "/"):
         return path
-    return os.path.join(HOSTFS, path.lstrip("/"))
+    return os.path.join(HOSTFS, str(path).lstrip("/"))
 
 
 def req(mapping, key, where=""):
@@ -260,7 +261,7 @@ def validate(c):
         raise ValidationError(f"Error: no provider configurations are provided for provider "
                               f"{c['storage_provider_name']}")
     if c["registry_custom_ca_bundle_path"]:
-        p = host_path(c["registry_custom_ca_bundle_path"])
+        p = host_path(c["registry_custom_ca_bundle_path"], data_shortcut=True)
         try:
             st = os.stat(p)
         except OSError:
