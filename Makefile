@@ -62,7 +62,7 @@ lint: setup
 	antsibull-changelog lint
 
 unit: setup
-	pytest -q tests/unit
+	pytest -q tests/unit tests/conventions
 
 molecule: lab
 	set -a; . $(CACHE)/lab.env; set +a
