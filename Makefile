@@ -81,12 +81,24 @@ test:
 	start=$$(date +%s)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory build
 	$(MAKE) --no-print-directory molecule
 	echo "make test: all green in $$(( $$(date +%s) - start ))s"
 
+# Build the collection tarball and prove it installs on its own (no Galaxy) and
+# carries what a user needs: the roles, the plugins, the playbooks, no tests.
 build: setup
-	mkdir -p build
+	rm -rf build; mkdir -p build
 	ansible-galaxy collection build --force --output-path build .
+	ansible-galaxy collection install --offline --force -p $(TOP)/build/installed build/harbor-deploy-*.tar.gz 2>&1 | grep -v 'not part of the configured'
+	tar -tzf build/harbor-deploy-*.tar.gz > build/contents.txt
+	for f in roles/install/tasks/main.yml roles/docker/tasks/main.yml roles/host_prep/tasks/main.yml \
+	         roles/bundle/tasks/main.yml plugins/modules/harbor_images.py playbooks/site.yml; do
+	  grep -qx "$$f" build/contents.txt || { echo "build: $$f missing from the tarball"; exit 1; }
+	done
+	! grep -E '^(tests|molecule|\.cache|bench)/' build/contents.txt || { echo "build: test files shipped"; exit 1; }
+	ANSIBLE_COLLECTIONS_PATH=$(TOP)/build/installed ansible-doc -t module harbor.deploy.harbor_health | grep -q 'Polls Harbor'
+	echo "build: $$(ls build/harbor-deploy-*.tar.gz) ($$(wc -l < build/contents.txt) files) installs and documents"
 
 changelog: setup
 	antsibull-changelog lint
