@@ -7,6 +7,8 @@
 #     no-op rerun when every tag is present.
 # usage: make bench   (or bench/install.sh after `make lab`); HARBOR_INSTALLER as for make demo.
 set -euo pipefail
+# one `docker exec` per module instead of several (what ansible.cfg's pipelining does over SSH)
+export ANSIBLE_PIPELINING=true
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 vm=harbor-demo

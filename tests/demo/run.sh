@@ -5,6 +5,8 @@
 # Without HARBOR_INSTALLER the test stand-in installer is used (and said so).
 # `make demo-clean` (run.sh clean) removes the VM and its network.
 set -euo pipefail
+# one `docker exec` per module instead of several (what ansible.cfg's pipelining does over SSH)
+export ANSIBLE_PIPELINING=true
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 vm=harbor-demo
