@@ -96,3 +96,9 @@ def test_templates_say_managed(role):
 def test_readmes_are_generated_from_the_specs():
     result = subprocess.run([sys.executable, str(TOP / "tools" / "role_docs.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_specs_hold_no_templates(role):
+    # Ansible templates the argument spec itself: a "{{ var }}" there fails whenever var is undefined.
+    text = (role / "meta" / "argument_specs.yml").read_text()
+    assert "{{" not in text, f"{role.name}: meta/argument_specs.yml must not hold Jinja templates"
