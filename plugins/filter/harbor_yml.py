@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: harbor.deploy maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Filters for Harbor's harbor.yml: harbor_yml_merge and harbor_yml_errors.
+"""Filters for Harbor's harbor.yml: harbor_yml_merge, harbor_yml_errors and
+harbor_yml_endpoint.
 
-Their documentation lives beside this file in harbor_yml_merge.yml and
-harbor_yml_errors.yml (one sidecar per filter, as ansible-core does it).
+Their documentation lives beside this file in harbor_yml_merge.yml,
+harbor_yml_errors.yml and harbor_yml_endpoint.yml (one sidecar per filter, as
+ansible-core does it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.harbor.deploy.plugins.module_utils._harbor_yml import (
     deep_merge,
+    endpoint,
     validate,
 )
 
@@ -30,6 +33,16 @@ def harbor_yml_errors(config):
     return validate(config)
 
 
+def harbor_yml_endpoint(config):
+    """How clients reach the Harbor of a harbor.yml dict: registry, url, https."""
+    if not isinstance(config, dict) or not (config.get("hostname") or config.get("external_url")):
+        raise AnsibleFilterError("harbor_yml_endpoint: needs a harbor.yml dict with hostname or external_url")
+    try:
+        return endpoint(config)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("harbor_yml_endpoint: %s" % exc) from exc
+
+
 class FilterModule:
     """harbor.yml filters."""
 
@@ -37,4 +50,5 @@ class FilterModule:
         return {
             "harbor_yml_merge": harbor_yml_merge,
             "harbor_yml_errors": harbor_yml_errors,
+            "harbor_yml_endpoint": harbor_yml_endpoint,
         }

@@ -10,6 +10,8 @@ Private to the harbor.deploy collection: the interface may change without notice
   in the override removes that key, lists replace, inputs are left untouched).
 - ``validate(config)`` returns one error string per problem, each starting with the
   dotted path of the key (``https.certificate: ...``); an empty list means valid.
+- ``endpoint(config)`` says how clients reach that Harbor: the registry name image
+  references use (``host`` or ``host:port``), the URL and whether it is HTTPS.
 
 The rules cover what Harbor's ``prepare`` (v2.12 to v2.15) rejects, what it crashes on
 with a bare KeyError, and what it silently gets wrong (several storage backends, an
@@ -608,3 +610,40 @@ def validate(config):
     for rule in _RULES:
         rule(config, errors)
     return errors
+
+
+# ---------------------------------------------------------------- what clients use
+
+
+def _registry_name(host, port, default_port):
+    """host or host:port as image references spell it (docker reads a first path
+    part as a registry only when it holds a dot or a port, or is localhost)."""
+    bracketed = "[%s]" % host if ":" in host else host
+    if port != default_port or ("." not in host and ":" not in host and host != "localhost"):
+        return "%s:%d" % (bracketed, port)
+    return bracketed
+
+
+def endpoint(config):
+    """How clients reach the Harbor of a valid harbor.yml dict.
+
+    Returns {"registry": "host[:port]", "url": "scheme://host[:port]", "https": bool}.
+    external_url (Harbor behind a proxy) wins over hostname and the ports.
+    """
+    external = config.get("external_url")
+    if external:
+        parts = urlsplit(external)
+        https = parts.scheme == "https"
+        default_port = 443 if https else 80
+        port = parts.port or default_port
+        host = parts.hostname
+    else:
+        https = bool(config.get("https"))
+        default_port = 443 if https else 80
+        block = (config.get("https") if https else config.get("http")) or {}
+        port = int(block.get("port") or default_port)
+        host = str(config.get("hostname", ""))
+    registry = _registry_name(host, port, default_port)
+    bracketed = "[%s]" % host if ":" in host else host
+    url = "%s://%s%s" % ("https" if https else "http", bracketed, "" if port == default_port else ":%d" % port)
+    return {"registry": registry, "url": url, "https": https}

@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.harbor.deploy.plugins.module_utils._harbor_yml import (
     STORAGE_BACKENDS,
     deep_merge,
+    endpoint,
     template_defaults,
     validate,
 )
@@ -351,3 +352,29 @@ def test_messages_name_yaml_types_for_ansible_tagged_values():
     errors = errors_for({"trivy": {"skip_update": origin.tag("yes")}, "http": {"port": origin.tag("80")}})
     assert errors == ["http.port: must be an integer from 1 to 65535, got '80' (str)",
                       "trivy.skip_update: must be true or false, got 'yes' (str)"]
+
+
+# ---------------------------------------------------------------- endpoint
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (BASE, ("harbor.example.com", "https://harbor.example.com", True)),
+        ({"hostname": "harbor.example.com", "https": dict(HTTPS, port=8443)},
+         ("harbor.example.com:8443", "https://harbor.example.com:8443", True)),
+        ({"hostname": "harbor.example.com", "http": {"port": 80}},
+         ("harbor.example.com", "http://harbor.example.com", False)),
+        ({"hostname": "harbor.example.com", "http": {"port": 8080}, "https": None},
+         ("harbor.example.com:8080", "http://harbor.example.com:8080", False)),
+        # docker reads a dotless first part as a Docker Hub namespace: the port stays
+        ({"hostname": "harbor", "https": HTTPS}, ("harbor:443", "https://harbor", True)),
+        ({"hostname": "10.0.0.5", "http": {}}, ("10.0.0.5", "http://10.0.0.5", False)),
+        ({"hostname": "fd00::5", "https": HTTPS}, ("[fd00::5]", "https://[fd00::5]", True)),
+        ({"hostname": "harbor.internal", "https": HTTPS, "external_url": "https://registry.example.com:4443"},
+         ("registry.example.com:4443", "https://registry.example.com:4443", True)),
+        ({"hostname": "harbor.internal", "https": HTTPS, "external_url": "http://registry.example.com"},
+         ("registry.example.com", "http://registry.example.com", False)),
+    ],
+)
+def test_endpoint(config, expected):
+    assert tuple(endpoint(config).values()) == expected
