@@ -5,6 +5,8 @@
 #   - the image step: a bare `docker load` of the bundle's archive vs harbor.deploy.harbor_images
 #     loading the same archive (engine emptied of those images before each), and the module's
 #     no-op rerun when every tag is present.
+#   - the trust role rolled out to 1 vs 8 client VMs of that Harbor, its rerun, the clients
+#     verified over HTTPS (bench/trust.sh, which also runs alone after `make demo`).
 # usage: make bench   (or bench/install.sh after `make lab`); HARBOR_INSTALLER as for make demo.
 set -euo pipefail
 # one `docker exec` per module instead of several (what ansible.cfg's pipelining does over SSH)
@@ -54,6 +56,9 @@ noop=$(secs "$t0" "$t1")
 docker exec "$vm" sh -c "cd $release && docker compose up -d >/dev/null 2>&1"
 rm -f "$log"
 
+# the trust role on 1 vs 8 client VMs of this Harbor (bench/trust.sh)
+trust=$(bench/trust.sh --lines)
+
 cat <<FIG
 bench/install.sh ($(date -u +%FT%TZ), $(nproc) cores)
   first install (site.yml, fresh VM)          ${first}s
@@ -63,4 +68,5 @@ bench/install.sh ($(date -u +%FT%TZ), $(nproc) cores)
   bare docker load of the archive             ${bare}s
   harbor_images loading the same archive      ${module}s  (ratio $(awk -v a="$module" -v b="$bare" 'BEGIN { printf "%.2f", a / b }'), target <= 1.10; includes Ansible's start-up)
   harbor_images with every tag present        ${noop}s
+$trust
 FIG

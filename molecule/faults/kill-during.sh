@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# usage: kill-during.sh HOST 'TASK TITLE' 'READY TEST' 'VM PROCESSES'
+# usage: kill-during.sh HOST 'TASK TITLE' 'READY TEST' 'VM PROCESSES' ['AFTER PROBE']
 # Runs site.yml on HOST (the scenario's inventory), waits until the task titled
 # TASK TITLE has started and READY TEST (sh, run in the VM) succeeds, then kills
 # with SIGKILL the whole ansible-playbook process group on the controller and the
 # processes matching VM PROCESSES (pkill -f) in the VM: a lost controller and a
 # power cut at once. Fails when the task ended before the kill (nothing tested).
+# AFTER PROBE (sh, in the VM) prints the state the kill left.
 set -euo pipefail
-host=$1 task=$2 ready=$3 procs=$4
+host=$1 task=$2 ready=$3 procs=$4 probe=${5:-}
 inv=$MOLECULE_EPHEMERAL_DIRECTORY/inventory
 log=$MOLECULE_EPHEMERAL_DIRECTORY/kill-during.$(date +%s%N).log
-export PYTHONUNBUFFERED=1 ANSIBLE_CALLBACKS_ENABLED=
+export PYTHONUNBUFFERED=1
+unset ANSIBLE_CALLBACKS_ENABLED
 setsid ansible-playbook -i "$inv" --limit "$host" harbor.deploy.site >"$log" 2>&1 &
 pid=$!
 end=$((SECONDS + 1200))
@@ -30,3 +32,6 @@ if [ "$after" -ne 0 ]; then
   echo "kill-during: '$task' had already ended when the kill came"; tail -n 20 "$log"; exit 1
 fi
 echo "kill-during: site.yml killed during '$task' on $host"
+if [ -n "$probe" ]; then
+  echo "kill-during: left $(docker exec "$host" sh -c "$probe" 2>&1 | tr '\n' ' ')"
+fi

@@ -56,6 +56,7 @@ options:
         Harbor's host name.
     type: str
 extends_documentation_fragment:
+  - harbor.deploy.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -63,16 +64,11 @@ attributes:
     details:
       - The module only reads, but in check mode it probes once, does not wait, and never fails; it reports what
         it saw. The tasks before it did not really start Harbor in check mode, so waiting would only time out.
-  diff_mode:
-    support: none
   idempotent:
     description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
     details:
       - Never changes anything; C(changed) is always V(false).
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Uses P(ansible.builtin.uri#module)'s HTTP code (C(ansible.module_utils.urls)); needs nothing but Python on the
     managed node.

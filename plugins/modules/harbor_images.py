@@ -57,6 +57,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - harbor.deploy.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -64,17 +65,12 @@ attributes:
     details:
       - Reports the tags it would load and C(changed=true) when some are missing, without loading.
       - Reads the archive and asks the engine as in a real run, but does not write the sidecar cache.
-  diff_mode:
-    support: none
   idempotent:
     description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: full
     details:
       - C(changed) is V(true) only when a tag was missing. A second run finds every tag, and the cache, and
         neither loads nor reports a change.
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Needs the Docker CLI on the managed node and a running engine. Uses only Python's standard library.
   - The sidecar cache is a file beside the archive, mode C(0644); delete it to force a fresh read.
