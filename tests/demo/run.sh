@@ -109,10 +109,11 @@ ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}
 cat <<MSG
 
 Harbor $version is running in the lab VM '$vm'.
-  URL:       http://$ip/   (from this machine; inside the lab network: http://$vm/)
+  URL:       https://$ip/   (from this machine; inside the lab network: https://$vm/)
+  CA:        $work/harbor-pki/ca.crt   (made by harbor.deploy.certs; trust it in your browser or client)
   Log in:    user admin, password $admin_password
   Try it:    docker exec -it $vm docker login 127.0.0.1 -u admin
   Worked:    pushed $image:1, removed it, pulled it back: same digest $pushed
-  Health:    curl -s http://$ip/api/v2.0/health
+  Health:    curl -s --cacert $work/harbor-pki/ca.crt https://$ip/api/v2.0/health
   Remove:    make demo-clean
 MSG
