@@ -78,6 +78,7 @@ harbor:
     install_hostname: $vm
     install_admin_password: "$admin_password"
     install_database_password: Demo-Db-Passw0rd
+    certs_pki_dir: $work/harbor-pki
     bundle_version: $version
     bundle_flavor: offline
 $(printf '%s\n' "$source_vars" | sed 's/^/    /')
