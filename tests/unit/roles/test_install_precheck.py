@@ -1,0 +1,88 @@
+"""The install role's precheck (site.yml's first play) on localhost: each refusal names its
+variable, and a run that would change the running release is stopped before any change.
+
+One ansible-playbook run per case (a few seconds each). The release pinning cases lay out a
+bundle_root with a `current` link and a state stamp, as a finished install leaves them.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PLAY = """\
+- name: The install precheck
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Precheck
+      ansible.builtin.include_role:
+        name: harbor.deploy.install
+        tasks_from: precheck.yml
+"""
+
+GOOD = {
+    "install_hostname": "harbor.test",
+    "install_admin_password": "Good-Admin-Passw0rd",
+    "install_database_password": "Good-Db-Passw0rd",
+    "install_data_volume_min_free_mb": 0,
+    "bundle_version": "v2.15.2",
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    top = tmp_path_factory.mktemp("install")
+    (top / "play.yml").write_text(PLAY)
+    release = top / "opt" / "v2.15.2" / "harbor"
+    release.mkdir(parents=True)
+    (release / ".deploy-stamp").write_text(json.dumps({"version": "v2.15.2", "with_trivy": False}))
+    (top / "opt" / "current").symlink_to(top / "opt" / "v2.15.2")
+    return top
+
+
+def run(site, overrides, *extra):
+    values = dict(GOOD, bundle_root=str(site / "opt"), **overrides)
+    (site / "vars.json").write_text(json.dumps(values))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_LOCAL_TEMP=str(site / "tmp"))
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+               str(site / "play.yml"), "-e", "ansible_python_interpreter=" + sys.executable,
+               "-e", "@" + str(site / "vars.json")] + list(extra)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("overrides, extra, message", [
+    ({"install_admin_password": "Harbor12345"}, [], "install_admin_password must be set and must not be the release default"),
+    ({"install_admin_password": "alllowercase1"}, [], "install_admin_password must follow Harbor's password rule"),
+    ({"install_database_password": "root123"}, [], "install_database_password must be set and must not be the release default (root123)"),
+    ({"install_database_password": ""}, [], "install_database_password must be set"),
+    ({"install_config": {"database": {"password": "root123"}}}, [], "install_database_password must be set"),
+    ({"bundle_version": "v2.14.4"}, [], "bundle_version (install_version) v2.14.4 is not the release this host runs: v2.15.2"),
+    ({"bundle_version": "v2.16.0"}, [], "Change releases with the harbor.deploy.upgrade playbook"),
+], ids=["admin-default", "admin-weak", "db-root123", "db-empty", "db-root123-in-config", "downgrade", "upgrade"])
+def test_refused_before_any_change(site, overrides, extra, message):
+    rc, output = run(site, overrides, *extra)
+    assert rc != 0, output[-3000:]
+    assert message in output, output[-3000:]
+
+
+@pytest.mark.parametrize("overrides, extra", [
+    ({}, []),
+    ({"install_database_password": "", "install_config": {"external_database": {"harbor": {"host": "db"}}}}, []),
+    ({"bundle_version": "v2.16.0", "__install_release_change": True}, []),
+    ({}, ["-e", "install_data_volume_min_free_mb=0", "-e", "install_health_timeout=30", "-e", "install_https_enabled=false"]),
+], ids=["good", "external-db-without-password", "upgrade-playbook", "strings-from-the-command-line"])
+def test_accepted(site, overrides, extra):
+    rc, output = run(site, overrides, *extra)
+    assert rc == 0, output[-3000:]
+
+
+def test_a_fresh_host_has_no_release_to_keep(tmp_path):
+    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "opt").mkdir()
+    rc, output = run(tmp_path, {"bundle_version": "v2.14.4"})
+    assert rc == 0, output[-3000:]
