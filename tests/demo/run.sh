@@ -89,7 +89,6 @@ $(printf '%s\n' "$source_vars" | sed 's/^/    /')
     # a lab VM is a container: what a real VM does not need
     host_prep_hosts_unsafe_writes: true
     host_prep_chrony_no_clock_control: true
-    host_prep_firewall_iptables_legacy: true
     host_prep_limits_nofile: 16384
     host_prep_limits_service_nofile: 16384
     host_prep_limits_service_nproc: 4096
