@@ -102,3 +102,15 @@ def test_specs_hold_no_templates(role):
     # Ansible templates the argument spec itself: a "{{ var }}" there fails whenever var is undefined.
     text = (role / "meta" / "argument_specs.yml").read_text()
     assert "{{" not in text, f"{role.name}: meta/argument_specs.yml must not hold Jinja templates"
+
+
+def test_handler_names_are_unique_across_roles():
+    # In a play with several roles (site.yml), handlers share one name space: a second
+    # "Restart docker" silently hides the first, and a notify then runs the wrong one.
+    seen = {}
+    for role in ROLES:
+        path = role / "handlers" / "main.yml"
+        for handler in _load(path) if path.exists() else []:
+            for name in [handler.get("name")] + list(handler.get("listen") or []):
+                assert name not in seen, f"handler '{name}' in {role.name} and in {seen[name]}"
+                seen[name] = role.name
