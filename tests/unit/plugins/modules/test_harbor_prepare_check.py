@@ -243,13 +243,18 @@ def test_the_internal_ca_is_needed_too(run_module, tmp_path):
         "internal_tls.dir: %s does not exist" % (directory / "harbor_internal_ca.crt")]
 
 
-def test_an_internal_certificate_without_san_is_named_but_the_ca_needs_none(run_module, tmp_path):
+def assert_core_without_san_is_named(run_module, tmp_path):
+    """internal_tls with core.crt lacking a SAN: the one error names that file."""
     directory = internal_dir(tmp_path)
     key = new_key()
     write(directory / "core.crt", cert_pem(key, "core", san=False))
     write(directory / "core.key", key_pem(key), 0o600)
     assert errors(run_module, internal(directory)) == [
         "internal_tls.dir: %s has no subjectAltName; prepare refuses it" % (directory / "core.crt")]
+
+
+def test_an_internal_certificate_without_san_is_named_but_the_ca_needs_none(run_module, tmp_path):
+    assert_core_without_san_is_named(run_module, tmp_path)
 
 
 def test_an_internal_key_of_another_certificate_is_named(run_module, tmp_path):
@@ -338,12 +343,7 @@ def test_the_openssl_binary_does_the_deep_checks_without_cryptography(run_module
     assert errors(run_module, https(pair[0], other)) == ["https.private_key: %s is not the key of %s" % (other, pair[0])]
     found = errors(run_module, https(pair[0], broken))
     assert len(found) == 1 and "is not a valid, unencrypted PEM private key (openssl: " in found[0]
-    directory = internal_dir(tmp_path)
-    key = new_key()
-    write(directory / "core.crt", cert_pem(key, "core", san=False))
-    write(directory / "core.key", key_pem(key), 0o600)
-    assert errors(run_module, internal(directory)) == [
-        "internal_tls.dir: %s has no subjectAltName; prepare refuses it" % (directory / "core.crt")]
+    assert_core_without_san_is_named(run_module, tmp_path)
 
 
 def test_without_cryptography_nor_openssl_only_markers_are_checked_and_it_says_so(run_module, pair, tmp_path,
