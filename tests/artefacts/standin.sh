@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Build (or reuse) the stand-in Harbor installers: harbor-{offline,online}-installer-
-# v2.14.4/v2.15.2 .tgz, a .sha256 beside each and an md5sum file, with the layout
-# and contract of Harbor's release bundles but images made of Debian packages
-# (see tests/standin/README.md).
+# v2.14.4/v2.15.2/v2.15.3 .tgz, a .sha256 beside each and an md5sum file, with the
+# layout and contract of Harbor's release bundles but images made of Debian packages
+# (see tests/standin/README.md; v2.15.3 is test data: it breaks after migrating).
+# The releases and the reference harbor.yml.tmpl each one ships come from
+# `mkbundle.py --releases` (v2.15.3 ships v2.15.2's).
 #
 # Cached under .cache/standin/<key>/, key = hash of tests/standin/**, this script
 # and the reference harbor.yml.tmpl files; the debootstrap rootfs is cached apart
 # (.cache/standin/rootfs-<key>.tar, keyed by tests/standin/image/rootfs.sh), so a
-# code change only repackages. Logs go to stderr; stdout is one line:
+# code change only repackages. Older bundle dirs are removed after a build, except
+# the one .cache/lab.env names (a running `make molecule` may still read it).
+# Logs go to stderr; stdout is one line:
 #   HARBOR_STANDIN_DIR=/abs/path/to/.cache/standin/<key>
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${STANDIN_CACHE:-$top/.cache/standin}
 ref=${HARBOR_REFERENCE_DIR:-$top/../shared/reference/harbor}
-releases="v2.14.4 v2.15.2"
 mkdir -p "$cache"
 ref=$(cd "$ref" && pwd) || { echo "standin: no reference dir $ref (set HARBOR_REFERENCE_DIR)" >&2; exit 1; }
+# "TAG TEMPLATE_TAG" lines: each release and whose reference harbor.yml.tmpl it ships
+release_list=$(python3 "$top/tests/standin/image/mkbundle.py" --releases)
+releases=$(awk '{print $1}' <<<"$release_list")
 
 key=$( {
   cd "$top"
@@ -24,7 +30,7 @@ key=$( {
     printf '%s\n' "$f"; sha256sum <"$f"
   done
   sha256sum <tests/artefacts/standin.sh
-  for r in $releases; do printf '%s\n' "$r"; sha256sum <"$ref/$r/harbor.yml.tmpl"; done
+  while read -r r t; do printf '%s %s\n' "$r" "$t"; sha256sum <"$ref/$t/harbor.yml.tmpl"; done <<<"$release_list"
 } | sha256sum | cut -c1-12)
 out="$cache/$key"
 
@@ -60,9 +66,12 @@ python3 "$top/tests/standin/image/mkbundle.py" "$rootfs" "$top/tests/standin/app
 rm -rf "$out"
 mv "$out.part" "$out"
 
-# keep the cache small: older bundle dirs go (the rootfs stays)
+# keep the cache small: older bundle dirs go (the rootfs stays), but not the one the
+# lab env names: scenarios running now read their bundles from it
+in_use=$(sed -n 's/^HARBOR_STANDIN_DIR=//p' "$top/.cache/lab.env" 2>/dev/null | tail -n 1)
 for d in "$cache"/*/; do
   d=${d%/}
+  [ "$d" = "${in_use%/}" ] && continue
   case "${d##*/}" in "$key") ;; [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) rm -rf "$d" ;; esac
 done
 

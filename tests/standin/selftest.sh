@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end self-test of the stand-in Harbor bundle on THIS machine's Docker
-# engine (no VM): unpack the v2.15.2 offline bundle, install it with https,
-# wait for health, check the API/token contract, docker login/push/pull with
-# digest comparison, a registry-API push into a private project, data surviving
-# `up -d --force-recreate`, the admin password applying at first start only,
-# prepare's validation messages, and migrate. Cleans up after itself.
+# engine (no VM): install v2.14.4, push and seed data, upgrade to v2.15.2 (schema
+# 140 -> 150, data kept), check health, the API/token contract, docker
+# login/push/pull with digest comparison, read-only mode (pushes and API writes
+# refused, pulls served), a registry-API push into a private project, data
+# surviving `up -d --force-recreate`, the admin password applying at first start
+# only, prepare's validation messages, migrate, and an external database (prepare's
+# output; v2.15.2's core migrates it, v2.15.3's migrates it to 153 and reports
+# itself unhealthy, then v2.15.2's core refuses the newer schema). Cleans up after
+# itself.
 #
 # usage: tests/standin/selftest.sh            (builds or reuses the bundle)
 #        HARBOR_STANDIN_DIR=... tests/standin/selftest.sh
@@ -41,11 +45,21 @@ bundle="$HARBOR_STANDIN_DIR/harbor-offline-installer-$release.tgz"
 tmp=$(mktemp -d /tmp/standin-selftest.XXXXXX)
 export DOCKER_CONFIG="$tmp/docker-config"   # keep docker login away from ~/.docker
 mkdir -p "$DOCKER_CONFIG"
+if ! docker compose version >/dev/null 2>&1; then
+  # no Compose plugin on this machine: the docker bundle's (COMPOSE_BINARY, from `make lab`), private to the test
+  compose_bin=${COMPOSE_BINARY:-$(sed -n 's/^COMPOSE_BINARY=//p' "$top/.cache/lab.env" 2>/dev/null | tail -n 1)}
+  [ -x "$compose_bin" ] || { echo "no docker compose plugin and no COMPOSE_BINARY (make lab)" >&2; rm -rf "$tmp"; exit 1; }
+  mkdir -p "$DOCKER_CONFIG/cli-plugins" && ln -s "$compose_bin" "$DOCKER_CONFIG/cli-plugins/docker-compose"
+fi
 preloaded=$(docker images -q "goharbor/harbor-core:$release")
 preloaded_old=$(docker images -q "goharbor/harbor-core:v2.14.4")
+preloaded_bad=$(docker images -q "goharbor/harbor-core:v2.15.3")
+extnet=standin-selftest-net
 cleanup() {
   echo
   echo "=== cleanup"
+  docker rm -f standin-selftest-extdb standin-selftest-core >/dev/null 2>&1
+  docker network rm "$extnet" >/dev/null 2>&1
   for d in "$tmp/v2.14.4/harbor" "$tmp/harbor"; do
     if [ -f "$d/docker-compose.yml" ]; then
       (cd "$d" && docker compose down -v --remove-orphans >/dev/null 2>&1)
@@ -58,6 +72,9 @@ cleanup() {
   fi
   if [ -z "$preloaded_old" ]; then
     docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^goharbor/.*:v2.14.4\$" | xargs -r docker rmi >/dev/null 2>&1
+  fi
+  if [ -z "$preloaded_bad" ]; then
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^goharbor/.*:v2.15.3\$" | xargs -r docker rmi >/dev/null 2>&1
   fi
   if command -v ctr >/dev/null; then
     ctr -a /var/run/docker/containerd/containerd.sock namespaces rm standin-selftest >/dev/null 2>&1
@@ -105,6 +122,8 @@ EOF
 base="https://localhost:$https_port"
 api() { python3 "$here/selftest_api.py" "$base" "$tmp/certs/harbor.crt" "$@"; }
 reg="localhost:$https_port"
+psql=/usr/lib/postgresql/15/bin/psql
+dbq() { docker exec harbor-db "$psql" -h /tmp -U postgres -d registry -tAc "$1" 2>&1; }
 
 if [ "${STANDIN_SELFTEST_UPGRADE:-1}" = 1 ] && [ "$release" = v2.15.2 ]; then
   step "upgrade path: install v2.14.4 first, push, stop"
@@ -116,6 +135,9 @@ if [ "${STANDIN_SELFTEST_UPGRADE:-1}" = 1 ] && [ "$release" = v2.15.2 ]; then
   grep -q 'goharbor/redis-photon:v2.14.4' "$tmp/v2.14.4/harbor/docker-compose.yml" && ok "v2.14.4 runs redis-photon" \
     || bad "v2.14.4 redis image"
   count "$(api wait-healthy 240)"
+  v=$(dbq "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+  [ "$v" = 140 ] && ok "v2.14.4: schema_migrations holds 140" || bad "v2.14.4 schema_migrations: $v"
+  count "$(api seed 'Selftest-Pw1')"
   mkdir -p "$tmp/img0" && head -c 4096 /dev/urandom >"$tmp/img0/payload"
   tar -C "$tmp/img0" -c . | docker import - standin-selftest:old >/dev/null
   docker tag standin-selftest:old "$reg/library/old:1"
@@ -178,6 +200,11 @@ if [ -n "${old_digest:-}" ]; then
     && ok "the image pushed to v2.14.4 is served by $release (same digest)" || bad "old image after upgrade"
   api password-is 'Selftest-Pw1' && ok "admin password from v2.14.4's first start still valid" \
     || bad "admin password after upgrade"
+  v=$(dbq "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+  [ "$v" = 140,150 ] && ok "upgrade migrated the schema: schema_migrations holds $v" || bad "schema_migrations: $v"
+  grep -q 'migrated the database schema to 150' "$tmp/log/core.log" && ok "core.log: migrated the database schema to 150" \
+    || bad "no migration line in core.log"
+  count "$(api seeded 'Selftest-Pw1')"
 fi
 
 step "API and token contract"
@@ -228,6 +255,23 @@ if command -v ctr >/dev/null && [ -S "$sock" ]; then
     || bad "no POST /service/token in core.log"
 fi
 
+step "read-only mode: pushes and API writes refused (403 DENIED), pulls served"
+count "$(api read-only 'Selftest-Pw1' on)"
+echo 'Selftest-Pw1' | docker login -u admin --password-stdin "$reg" >/dev/null 2>&1
+docker tag "$reg/library/selftest:1" "$reg/library/ro:1"
+out=$(docker push "$reg/library/ro:1" 2>&1) && bad "docker push in read-only mode succeeded" || {
+  grep -qF 'denied: The system is in read only mode. Any modification is prohibited.' <<<"$out" \
+    && ok "docker push refused: $(grep -F denied: <<<"$out" | tail -n 1)" || bad "docker push in read-only mode: $out"; }
+docker rmi "$reg/library/selftest:1" >/dev/null 2>&1
+docker pull -q "$reg/library/selftest:1" >/dev/null 2>&1 && ok "docker pull in read-only mode" \
+  || bad "docker pull in read-only mode"
+count "$(api read-only 'Selftest-Pw1' off)"
+docker push "$reg/library/ro:1" >/dev/null 2>&1 && ok "docker push again once read_only is off" \
+  || bad "docker push after read_only off"
+docker logout "$reg" >/dev/null 2>&1
+grep -q 'refused in read-only mode' "$tmp/log/core.log" && ok "core.log names the refused writes" \
+  || bad "no read-only line in core.log"
+
 step "registry API push into a private project, pull back"
 count "$(api registry-flow 'Selftest-Pw1' selftest-private/flow)"
 count "$(api registry-flow 'Selftest-Pw1' library/flow)"
@@ -237,7 +281,7 @@ r0=$(date +%s)
 (cd "$tmp/harbor" && docker compose up -d --force-recreate) >"$tmp/recreate.log" 2>&1 \
   && ok "compose up -d --force-recreate ($(( $(date +%s) - r0 ))s)" || bad "force-recreate"
 count "$(api wait-healthy 240)"
-docker rmi "$reg/library/selftest:1" "$reg/library/anon:1" >/dev/null 2>&1
+docker rmi "$reg/library/selftest:1" "$reg/library/anon:1" "$reg/library/ro:1" >/dev/null 2>&1
 docker pull -q "$reg/library/selftest:1" >/dev/null 2>&1 && ok "image still pullable after recreate" \
   || bad "pull after recreate"
 api password-is 'Selftest-Pw1' && ok "admin password kept" || bad "admin password lost"
@@ -295,6 +339,103 @@ sed 's/^_version: .*/_version: 2.14.0/' "$tmp/good.yml" >"$tmp/old.yml"
 docker run --rm -v /:/hostfs "goharbor/prepare:$release" migrate -i "$tmp/old.yml" >"$tmp/migrate.log" 2>&1 \
   && grep -q '^_version: 2.15.0' "$tmp/old.yml" && grep -q "^hostname: localhost" "$tmp/old.yml" \
   && ok "migrate rewrote _version to 2.15.0, kept the rest" || { bad "migrate"; cat "$tmp/migrate.log"; }
+
+if [ "$release" = v2.15.2 ]; then
+  step "external database: prepare's output; v2.15.2 migrates it, v2.15.3 breaks after migrating, v2.15.2 refuses"
+  bad_bundle="$HARBOR_STANDIN_DIR/harbor-offline-installer-v2.15.3.tgz"
+  (cd "$HARBOR_STANDIN_DIR" && sha256sum -c --quiet harbor-offline-installer-v2.15.3.tgz.sha256 \
+    && grep ' harbor-offline-installer-v2.15.3.tgz$' md5sum | md5sum -c --quiet) \
+    && ok "v2.15.3 (test data): sha256 and md5sum files list it" || bad "v2.15.3 checksums"
+  tar -xzOf "$bad_bundle" harbor/harbor.v2.15.3.tar.gz | docker load -q >/dev/null \
+    && ok "v2.15.3 images loaded" || bad "docker load v2.15.3"
+  docker network create "$extnet" >/dev/null
+  docker run -d --name standin-selftest-extdb --network "$extnet" -e POSTGRES_PASSWORD=Ext-Root1 \
+    "goharbor/harbor-db:$release" >/dev/null
+  for _ in $(seq 1 30); do
+    docker exec standin-selftest-extdb /opt/standin/bin/db.sh healthcheck 2>/dev/null && break
+    sleep 1
+  done
+  extq() { docker exec standin-selftest-extdb "$psql" -h /tmp -U postgres -d "${2:-harbor_ext}" -tAc "$1" 2>&1; }
+  out=$(extq "CREATE ROLE harbor LOGIN PASSWORD 'Ext-Db-Pw1'" postgres; extq "CREATE DATABASE harbor_ext OWNER harbor" postgres)
+  [ "$out" = "$(printf 'CREATE ROLE\nCREATE DATABASE')" ] && ok "external server up: role harbor, database harbor_ext" \
+    || bad "external server: $out"
+  python3 - "$tmp/good.yml" "$tmp/harbor/harbor.yml" <<'EOF2'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+del c["database"]
+c["external_database"] = {"harbor": {"host": "standin-selftest-extdb", "port": 5432, "db_name": "harbor_ext",
+                                     "username": "harbor", "password": "Ext-Db-Pw1", "ssl_mode": "disable",
+                                     "max_idle_conns": 2, "max_open_conns": 0}}
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+EOF2
+  if (cd "$tmp/harbor" && ./prepare >"$tmp/prepare-ext.log" 2>&1); then ok "prepare with external_database.harbor"
+  else bad "prepare with external_database: $(tail -n 3 "$tmp/prepare-ext.log")"; fi
+  python3 - "$compose" <<'EOF2' && ok "docker-compose.yml: no postgresql service, core does not depend on it" \
+    || bad "docker-compose.yml with an external database"
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+assert "postgresql" not in c["services"] and "postgresql" not in c["services"]["core"]["depends_on"]
+assert not any(s["image"].startswith("goharbor/harbor-db:") for s in c["services"].values())
+EOF2
+  env_core="$tmp/harbor/common/config/core/env"
+  grep -qx 'POSTGRESQL_HOST=standin-selftest-extdb' "$env_core" && grep -qx 'POSTGRESQL_DATABASE=harbor_ext' "$env_core" \
+    && grep -qx 'POSTGRESQL_USERNAME=harbor' "$env_core" && grep -qx 'POSTGRESQL_SSLMODE=disable' "$env_core" \
+    && [ ! -e "$tmp/harbor/common/config/db/env" ] \
+    && ok "core env names the external database (host, db_name, username, ssl_mode); no db/env" \
+    || bad "core env: $(grep ^POSTGRESQL "$env_core" | tr '\n' ' ')"
+  # core alone (the rest of Harbor is not needed to see it migrate), as compose would run it
+  run_core() { # $1 release; runs detached as standin-selftest-core
+    docker rm -f standin-selftest-core >/dev/null 2>&1
+    docker run -d --name standin-selftest-core --network "$extnet" --env-file "$env_core" \
+      -v "$tmp/data/secret/core/private_key.pem:/etc/core/private_key.pem:ro" "goharbor/harbor-core:$1" >/dev/null
+  }
+  core_log_has() { # $1 text; waits up to 30 s for it in core's log
+    for _ in $(seq 1 60); do
+      docker logs standin-selftest-core 2>&1 | grep -qF -- "$1" && return 0
+      sleep 0.5
+    done
+    return 1
+  }
+  core_health() { # $1 wanted status of the core component; prints "status error" (waits up to 30 s for it)
+    docker exec standin-selftest-core python3 -c '
+import json, sys, time, urllib.request
+for _ in range(30):
+    h = json.load(urllib.request.urlopen("http://127.0.0.1:8080/api/v2.0/health"))
+    c = {x["name"]: x for x in h["components"]}
+    if c["database"]["status"] == "healthy" and c["core"]["status"] == sys.argv[1]:
+        break
+    time.sleep(1)
+err = c["core"].get("error")
+print(c["core"]["status"] + (f" ({err})" if err else "") + ", database " + c["database"]["status"])' "$1"
+  }
+  run_core "$release"
+  core_log_has "database ready" && ok "v2.15.2 core started on the external database" \
+    || bad "v2.15.2 core on the external database: $(docker logs standin-selftest-core 2>&1 | tail -n 3)"
+  v=$(extq "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+  [ "$v" = 140,150 ] && ok "external database migrated: schema_migrations $v" || bad "external schema_migrations: $v"
+  [ "$(extq "SELECT count(*) FROM harbor_user WHERE username='admin' AND password <> ''")" = 1 ] \
+    && ok "admin seeded in the external database" || bad "no admin in the external database"
+  h=$(core_health healthy); [ "$h" = "healthy, database healthy" ] && ok "v2.15.2 core's health: core $h" \
+    || bad "v2.15.2 health: $h"
+  run_core v2.15.3
+  core_log_has "database ready (schema version 153)" && ok "v2.15.3 core migrated and started" \
+    || bad "v2.15.3 core: $(docker logs standin-selftest-core 2>&1 | tail -n 3)"
+  v=$(extq "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+  [ "$v" = 140,150,153 ] && ok "v2.15.3 committed schema 153 ($v)" || bad "v2.15.3 schema_migrations: $v"
+  h=$(core_health unhealthy); [[ "$h" == "unhealthy"*"breaks after migrating"*"database healthy" ]] && ok "v2.15.3 core reports: core $h" \
+    || bad "v2.15.3 health: $h"
+  docker rm -f standin-selftest-core >/dev/null 2>&1
+  out=$(timeout 60 docker run --rm --name standin-selftest-core --network "$extnet" --env-file "$env_core" \
+    -v "$tmp/data/secret/core/private_key.pem:/etc/core/private_key.pem:ro" "goharbor/harbor-core:$release" 2>&1); rc=$?
+  want='the database schema version 153 is newer than this release supports (150): refusing to start'
+  [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qF "$want" <<<"$out" && ok "v2.15.2 core on schema 153 exits $rc: $want" \
+    || bad "v2.15.2 core on schema 153: rc=$rc $(tail -n 2 <<<"$out")"
+  [ "$(extq "SELECT max(version) FROM schema_migrations")" = 153 ] && ok "the refusing core changed nothing" \
+    || bad "schema changed by the refusing core"
+  docker rm -f standin-selftest-extdb >/dev/null 2>&1
+  docker network rm "$extnet" >/dev/null 2>&1
+  cp "$tmp/good.yml" "$tmp/harbor/harbor.yml"
+fi
 
 echo
 echo "selftest wall time $(( $(date +%s) - t0 ))s"

@@ -6,6 +6,10 @@ usage: selftest_api.py BASE_URL CAFILE COMMAND [ARGS]
   contract PASSWORD            the API contract the roles rely on (prints one line per check)
   registry-flow PASSWORD REPO  a full push through the registry API (token, blob, manifest), then pull
   password-is PASSWORD         exit 0 when admin:PASSWORD is accepted
+  seed PASSWORD                data that must survive an upgrade: project kept, robot keeper, a banner
+  seeded PASSWORD              that data is still there (the robot's secret still works)
+  read-only PASSWORD on|off    set configurations.read_only; on: writes refused (403 DENIED), reads
+                               served; off: a registry write is accepted again at once
 Each check prints "ok: ..." or "FAIL: ..."; the exit code is the number of failures.
 """
 import base64
@@ -179,6 +183,87 @@ def contract(password):
     check(s == 200 and val == "adminonly", f"PUT/GET /configurations round trip (got {s}/{s2} {val})")
 
 
+READ_ONLY_BODY = {"errors": [{"code": "DENIED",
+                              "message": "The system is in read only mode. Any modification is prohibited."}]}
+JSON = {"Content-Type": "application/json"}
+KEEPER = ("robot$keeper", "Keeper-Secret1")
+
+
+def seed(password):
+    admin = ("admin", password)
+    body = json.dumps({"project_name": "kept", "metadata": {"public": "false"}}).encode()
+    s, _, _ = req("POST", "/api/v2.0/projects", body, JSON, admin)
+    check(s == 201, f"seed: project kept (got {s})")
+    body = json.dumps({"name": "keeper", "level": "system", "duration": -1, "secret": KEEPER[1], "permissions": [
+        {"kind": "project", "namespace": "kept", "access": [{"resource": "repository", "action": "pull"}]}]}).encode()
+    s, _, b = req("POST", "/api/v2.0/robots", body, JSON, admin)
+    check(s == 201 and json.loads(b).get("name") == KEEPER[0], f"seed: robot {KEEPER[0]} (got {s})")
+    s, _, _ = req("PUT", "/api/v2.0/configurations", json.dumps({"banner_message": "kept"}).encode(), JSON, admin)
+    check(s == 200, f"seed: configurations banner_message (got {s})")
+
+
+def seeded(password):
+    admin = ("admin", password)
+    s, _, b = req("GET", "/api/v2.0/projects/kept", auth=admin)
+    pub = json.loads(b).get("metadata", {}).get("public") if s == 200 else None
+    check(s == 200 and pub == "false", f"kept: project kept, still private (got {s} public={pub})")
+    q = urllib.parse.urlencode([("service", "harbor-registry"), ("scope", "repository:kept/x:pull,push")])
+    s, _, b = req("GET", f"/service/token?{q}", auth=KEEPER)
+    acc = claims(json.loads(b)["token"])["access"] if s == 200 else []
+    check(s == 200 and acc and acc[0]["actions"] == ["pull"], f"kept: {KEEPER[0]} and its secret (got {s} {acc})")
+    s, _, b = req("GET", "/api/v2.0/configurations", auth=admin)
+    val = json.loads(b).get("banner_message", {}).get("value") if s == 200 else None
+    check(val == "kept", f"kept: configurations banner_message (got {val!r})")
+
+
+def read_only(password, state):
+    admin = ("admin", password)
+    on = state == "on"
+    s, _, _ = req("PUT", "/api/v2.0/configurations", json.dumps({"read_only": on}).encode(), JSON, admin)
+    check(s == 200, f"PUT /configurations read_only={on} -> 200 (got {s})")
+    s, _, b = req("GET", "/api/v2.0/systeminfo", auth=admin)
+    check(s == 200 and json.loads(b).get("read_only") is on, f"systeminfo read_only is {on}")
+    if not on:  # no cache to wait for: the very next write goes through
+        s, _, _ = req("POST", "/v2/library/ro/blobs/uploads/", auth=admin)
+        check(s == 202, f"read_only off: blob upload start -> 202 at once (got {s})")
+        return
+    s, _, b = token(password, ["repository:library/ro:pull,push"])
+    bearer = {"Authorization": "Bearer " + json.loads(b)["token"]} if s == 200 else {}
+    check(s == 200, f"read-only: GET /service/token still answers (got {s})")
+    s, _, _ = token(password, ["repository:library/ro:pull,push"], post=True)
+    check(s == 200, f"read-only: POST /service/token (OAuth2) still answers (got {s})")
+
+    def refused(method, path, body=None, headers=None, auth=None, what=""):
+        s, h, b = req(method, path, body, headers, auth)
+        try:
+            got = json.loads(b)
+        except ValueError:
+            got = b[:80]
+        good = s == 403 and got == READ_ONLY_BODY
+        check(good, f"read-only: {what or method + ' ' + path} -> 403 DENIED" + ("" if good else f" (got {s} {got})"))
+    refused("POST", "/v2/library/ro/blobs/uploads/", auth=admin, what="blob upload start (basic auth)")
+    refused("POST", "/v2/library/ro/blobs/uploads/", headers=bearer, what="blob upload start (bearer token)")
+    refused("POST", "/v2/library/ro/blobs/uploads/", what="blob upload start (anonymous)")
+    refused("PUT", "/v2/library/ro/manifests/1", b"{}", dict(bearer, **{
+        "Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}), what="manifest PUT")
+    refused("DELETE", "/v2/library/selftest/manifests/1", auth=admin, what="manifest DELETE")
+    s, _, _ = req("POST", "/v2/library/ro/blobs/uploads/", auth=("admin", password + "x"))
+    check(s == 401, f"read-only: a wrong password is still 401 first (got {s})")
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+    s, _, _ = req("GET", "/v2/library/selftest/manifests/1", headers=accept, auth=admin)
+    check(s == 200, f"read-only: manifest GET (pull) -> 200 (got {s})")
+    s, _, _ = req("HEAD", "/v2/library/selftest/manifests/1", headers=accept, auth=admin)
+    check(s == 200, f"read-only: manifest HEAD -> 200 (got {s})")
+    refused("POST", "/api/v2.0/projects", json.dumps({"project_name": "ro-project"}).encode(), JSON, admin)
+    refused("PUT", "/api/v2.0/projects/library", json.dumps({"metadata": {"public": "true"}}).encode(), JSON, admin)
+    refused("DELETE", "/api/v2.0/projects/selftest-private", auth=admin)
+    refused("POST", "/api/v2.0/robots", json.dumps({"name": "ro", "level": "system"}).encode(), JSON, admin)
+    refused("PUT", "/api/v2.0/users/1/password", json.dumps({"old_password": password,
+                                                            "new_password": "Never-Set1"}).encode(), JSON, admin)
+    s, _, b = req("GET", "/api/v2.0/projects", auth=admin)
+    check(s == 200, f"read-only: GET /projects -> 200 (got {s})")
+
+
 def registry_flow(password, repo):
     """Push a tiny image through the registry API as a client would, then pull it back."""
     layer = os.urandom(256)
@@ -230,6 +315,12 @@ if __name__ == "__main__":
         contract(ARGS[0])
     elif CMD == "registry-flow":
         registry_flow(ARGS[0], ARGS[1])
+    elif CMD == "seed":
+        seed(ARGS[0])
+    elif CMD == "seeded":
+        seeded(ARGS[0])
+    elif CMD == "read-only":
+        read_only(ARGS[0], ARGS[1])
     elif CMD == "password-is":
         s, _, _ = req("GET", "/api/v2.0/users/current", auth=("admin", ARGS[0]))
         sys.exit(0 if s == 200 else 1)

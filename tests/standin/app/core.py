@@ -8,6 +8,13 @@ token service (RS256 JWTs the distribution registry checks), and the /v2/
 proxy in front of the registry (basic auth is turned into a token, as Harbor
 does). Reads its settings from the env file prepare renders
 (common/config/core/env) and its signing key from /etc/core/private_key.pem.
+
+At start it migrates the database schema up to its release's version
+(HARBOR_STANDIN_SCHEMA) and refuses to start on a newer schema. While
+configurations.read_only is true, writes (registry pushes and deletes through
+/v2/, API POST/PUT/PATCH/DELETE but PUT /configurations) answer 403 DENIED.
+HARBOR_STANDIN_FAULT=unhealthy-after-migrate (the test release v2.15.3):
+migrate, then report core unhealthy for ever.
 """
 import base64
 import hashlib
@@ -88,8 +95,13 @@ class DB:
             conn.close()
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL DEFAULT false);
+# The schema, as numbered migrations (Harbor's golang-migrate files, small). Each
+# release carries its own version (HARBOR_STANDIN_SCHEMA) and applies the steps up
+# to it at start; a database that is already newer makes core refuse to start.
+SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, " \
+               "dirty boolean NOT NULL DEFAULT false)"
+MIGRATIONS = [
+    (140, "the base tables (users, projects, metadata, properties, robots)", """
 CREATE TABLE IF NOT EXISTS harbor_user (
   user_id serial PRIMARY KEY, username varchar(255) UNIQUE NOT NULL, email varchar(255),
   password varchar(40) NOT NULL DEFAULT '', salt varchar(40) NOT NULL DEFAULT '',
@@ -110,8 +122,19 @@ CREATE TABLE IF NOT EXISTS robot (
   project_id int NOT NULL DEFAULT 0, duration int NOT NULL DEFAULT -1, expires_at bigint NOT NULL DEFAULT -1,
   disabled boolean NOT NULL DEFAULT false, permissions text NOT NULL DEFAULT '[]',
   creation_time timestamp DEFAULT now(), update_time timestamp DEFAULT now());
-"""
-SCHEMA_VERSION = 150
+"""),
+    (150, "audit_log_ext (written by 150 and later)", """
+CREATE TABLE audit_log_ext (
+  id bigserial PRIMARY KEY, operation varchar(50) NOT NULL, resource_type varchar(255) NOT NULL,
+  resource varchar(1024) NOT NULL, username varchar(255) NOT NULL, op_time timestamp DEFAULT now());
+"""),
+    (153, "robot.creator_type", """
+ALTER TABLE robot ADD COLUMN creator_type varchar(255) NOT NULL DEFAULT 'local';
+"""),
+]
+SCHEMA_VERSION = int(ENV("HARBOR_STANDIN_SCHEMA") or MIGRATIONS[-1][0])
+# Test data: "unhealthy-after-migrate" = migrate, then report core unhealthy for ever
+FAULT = ENV("HARBOR_STANDIN_FAULT", "")
 
 
 def hash_password(password, salt):
@@ -120,6 +143,29 @@ def hash_password(password, salt):
 
 
 READY = threading.Event()
+
+
+def migrate(conn, cur):
+    """Bring the schema to SCHEMA_VERSION, one committed step at a time; refuse a newer one."""
+    cur.execute(SCHEMA_TABLE)
+    cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    current = cur.fetchone()[0]
+    conn.commit()
+    if current > SCHEMA_VERSION:
+        log(f"the database schema version {current} is newer than this release supports ({SCHEMA_VERSION}): "
+            "refusing to start")
+        os._exit(1)
+    if current == SCHEMA_VERSION:
+        log(f"database schema version {current}, nothing to migrate")
+        return
+    log(f"database schema version {current or 'none (empty database)'}, migrating to {SCHEMA_VERSION}")
+    for version, what, sql in MIGRATIONS:
+        if current < version <= SCHEMA_VERSION:
+            cur.execute(sql)
+            cur.execute("INSERT INTO schema_migrations (version, dirty) VALUES (%s, false)", (version,))
+            conn.commit()
+            log(f"migrated the database schema to {version}: {what}")
+            current = version
 
 
 def init_db():
@@ -135,40 +181,59 @@ def init_db():
                 os._exit(1)
             log(f"waiting for the database: {exc}".strip())
             time.sleep(2)
-    with conn:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(4242)")
-            cur.execute(SCHEMA)
-            cur.execute("INSERT INTO schema_migrations (version, dirty) VALUES (%s, false) "
-                        "ON CONFLICT (version) DO NOTHING", (SCHEMA_VERSION,))
-            cur.execute("SELECT password FROM harbor_user WHERE username='admin'")
-            row = cur.fetchone()
-            if row is None or not row[0]:
-                salt = secrets.token_hex(16)
-                pw = hash_password(ENV("HARBOR_ADMIN_PASSWORD", "Harbor12345"), salt)
-                if row is None:
-                    cur.execute("INSERT INTO harbor_user (user_id, username, email, password, salt, realname, "
-                                "comment, sysadmin_flag) VALUES (1, 'admin', 'admin@example.com', %s, %s, "
-                                "'system admin', 'admin user', true)", (pw, salt))
-                    cur.execute("INSERT INTO harbor_user (user_id, username, email, realname, comment) VALUES "
-                                "(2, 'anonymous', 'anonymous@example.com', 'anonymous user', 'anonymous user')")
-                    cur.execute("SELECT setval('harbor_user_user_id_seq', 2)")
-                else:
-                    cur.execute("UPDATE harbor_user SET password=%s, salt=%s WHERE username='admin'", (pw, salt))
-                log("admin password set from HARBOR_ADMIN_PASSWORD (first start)")
-            cur.execute("SELECT 1 FROM project WHERE project_id=1")
-            if cur.fetchone() is None:
-                cur.execute("INSERT INTO project (project_id, owner_id, name) VALUES (1, 1, 'library') "
-                            "ON CONFLICT DO NOTHING")
-                cur.execute("INSERT INTO project_metadata (project_id, name, value) VALUES (1, 'public', 'true') "
-                            "ON CONFLICT DO NOTHING")
-                cur.execute("SELECT setval('project_project_id_seq', GREATEST(1, (SELECT max(project_id) FROM project)))")
-            cur.execute("INSERT INTO properties (k, v) VALUES ('harbor_version', %s) "
-                        "ON CONFLICT (k) DO UPDATE SET v=EXCLUDED.v", (VERSION,))
-            cur.execute("SELECT pg_advisory_unlock(4242)")
-    conn.close()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT pg_advisory_lock(4242)")  # session lock: held across the commits below
+        conn.commit()
+        migrate(conn, cur)
+        cur.execute("SELECT password FROM harbor_user WHERE username='admin'")
+        row = cur.fetchone()
+        if row is None or not row[0]:
+            salt = secrets.token_hex(16)
+            pw = hash_password(ENV("HARBOR_ADMIN_PASSWORD", "Harbor12345"), salt)
+            if row is None:
+                cur.execute("INSERT INTO harbor_user (user_id, username, email, password, salt, realname, "
+                            "comment, sysadmin_flag) VALUES (1, 'admin', 'admin@example.com', %s, %s, "
+                            "'system admin', 'admin user', true)", (pw, salt))
+                cur.execute("INSERT INTO harbor_user (user_id, username, email, realname, comment) VALUES "
+                            "(2, 'anonymous', 'anonymous@example.com', 'anonymous user', 'anonymous user')")
+                cur.execute("SELECT setval('harbor_user_user_id_seq', 2)")
+            else:
+                cur.execute("UPDATE harbor_user SET password=%s, salt=%s WHERE username='admin'", (pw, salt))
+            log("admin password set from HARBOR_ADMIN_PASSWORD (first start)")
+        cur.execute("SELECT 1 FROM project WHERE project_id=1")
+        if cur.fetchone() is None:
+            cur.execute("INSERT INTO project (project_id, owner_id, name) VALUES (1, 1, 'library') "
+                        "ON CONFLICT DO NOTHING")
+            cur.execute("INSERT INTO project_metadata (project_id, name, value) VALUES (1, 'public', 'true') "
+                        "ON CONFLICT DO NOTHING")
+            cur.execute("SELECT setval('project_project_id_seq', GREATEST(1, (SELECT max(project_id) FROM project)))")
+        cur.execute("INSERT INTO properties (k, v) VALUES ('harbor_version', %s) "
+                    "ON CONFLICT (k) DO UPDATE SET v=EXCLUDED.v", (VERSION,))
+        conn.commit()
+        cur.execute("SELECT pg_advisory_unlock(4242)")
+        conn.commit()
+    except Exception as exc:  # noqa: BLE001
+        log(f"failed to initialize the database: {exc!r}")  # Harbor's core exits too; docker restarts it
+        os._exit(1)
+    finally:
+        conn.close()
     READY.set()
-    log("database ready")
+    log(f"database ready (schema version {SCHEMA_VERSION})")
+    if FAULT == "unhealthy-after-migrate":
+        log(f"stand-in test release {VERSION}: the schema is migrated to {SCHEMA_VERSION}, "
+            "core now reports itself unhealthy for ever")
+
+
+def audit(user, operation, resource_type, resource):
+    """audit_log_ext rows, from schema 150 on (best effort: a log line when it fails)."""
+    if SCHEMA_VERSION < 150:
+        return
+    try:
+        DB.q("INSERT INTO audit_log_ext (operation, resource_type, resource, username) VALUES (%s, %s, %s, %s)",
+             (operation, resource_type, resource, (user or {}).get("username") or "anonymous"), None)
+    except Exception as exc:  # noqa: BLE001
+        log(f"audit log: {exc!r}")
 
 
 def check_user(username, password):
@@ -223,6 +288,21 @@ def configs():
     for k, v in DB.q("SELECT k, v FROM properties WHERE k LIKE 'cfg:%'"):
         out[k[4:]] = json.loads(v)
     return out
+
+
+READ_ONLY = {"at": 0.0, "value": False}
+READ_ONLY_TTL = 0.3  # seconds; PUT /configurations resets it, so this core sees a change at once
+READ_ONLY_MESSAGE = "The system is in read only mode. Any modification is prohibited."
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def read_only():
+    """configurations.read_only, read from the database (cached READ_ONLY_TTL)."""
+    now = time.monotonic()
+    if now - READ_ONLY["at"] > READ_ONLY_TTL:
+        row = DB.q("SELECT v FROM properties WHERE k='cfg:read_only'", (), "one")
+        READ_ONLY.update(at=now, value=bool(json.loads(row[0])) if row else False)
+    return READ_ONLY["value"]
 
 
 def robot_prefix():
@@ -338,6 +418,9 @@ def http_probe(url, path):
 
 def check(name):
     if name == "core":
+        if FAULT == "unhealthy-after-migrate" and READY.is_set():
+            raise RuntimeError(f"stand-in test release {VERSION} breaks after migrating the database schema "
+                               f"to {SCHEMA_VERSION}")
         return
     if name == "database":
         conn = db_connect(3)
@@ -595,6 +678,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     scopes = [f"repository:{m.group(1)}:{actions}"]
             headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
             headers.append(("Authorization", "Bearer " + SIGNER.token(user["username"], grant(user, scopes))))
+        if self.command not in SAFE_METHODS:
+            # Harbor's read-only middleware: after the credentials check, before the registry
+            if not self.wait_ready():
+                return
+            if read_only():
+                for _ in ChunkedReader(self.rfile, self.headers):
+                    pass
+                log(f"refused in read-only mode: {self.command} {urllib.parse.urlsplit(self.path).path}")
+                return self.error(403, "DENIED", READ_ONLY_MESSAGE,
+                                  {"Docker-Distribution-Api-Version": "registry/2.0"})
         u = urllib.parse.urlparse(REGISTRY_URL)
         conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=600)
         chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
@@ -657,6 +750,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         user = self.current_user()
         if user is False:
             return self.error(401, "UNAUTHORIZED", "unauthorized")
+        if method not in SAFE_METHODS and not (method == "PUT" and path == "/configurations") and read_only():
+            log(f"refused in read-only mode: {method} /api/v2.0{path}")
+            return self.error(403, "DENIED", READ_ONLY_MESSAGE)
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         if path == "/systeminfo" and method == "GET":
             cfg = configs()
@@ -723,6 +819,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in req.items():
             DB.q("INSERT INTO properties (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v=EXCLUDED.v",
                  ("cfg:" + k, json.dumps(v)), None)
+        READ_ONLY["at"] = 0.0  # the next write sees a read_only change at once
+        audit(user, "update", "configuration", ",".join(sorted(req)))
         return self.send_json(200, None)
 
     @staticmethod
@@ -768,6 +866,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        "permissions) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, creation_time",
                        (full, req.get("description") or "", hash_password(secret, salt), salt, level, duration,
                         expires, bool(req.get("disable")), json.dumps(perms)), "one")
+            audit(user, "create", "robot", full)
             return self.send_json(201, {"id": row[0], "name": full, "secret": secret,
                                         "creation_time": row[1].isoformat() + "Z", "expires_at": expires},
                                   {"Location": f"/api/v2.0/robots/{row[0]}"})
@@ -782,6 +881,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, self.robot_json(row))
         if method == "DELETE":
             DB.q("DELETE FROM robot WHERE id=%s", (rid,), None)
+            audit(user, "delete", "robot", row[1])
             return self.send_json(200, None)
         if method == "PATCH":  # refresh the secret
             try:
@@ -834,6 +934,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         salt = secrets.token_hex(16)
         DB.q("UPDATE harbor_user SET password=%s, salt=%s, update_time=now() WHERE user_id=%s",
              (hash_password(new, salt), salt, user_id), None)
+        audit(user, "update", "user", row[0])
         return self.send_json(200, None)
 
     @staticmethod
@@ -899,6 +1000,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 (pid, "true" if public else "false"))
         finally:
             conn.close()
+        audit(user, "create", "project", name)
         self.send_json(201, None, {"Location": f"/api/v2.0/projects/{pid}"})
 
     def one_project(self, user, ref, method, body):
@@ -918,6 +1020,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(401 if not user else 403, "UNAUTHORIZED" if not user else "FORBIDDEN", "forbidden")
         if method == "DELETE":
             DB.q("DELETE FROM project WHERE project_id=%s", (row[0],), None)
+            audit(user, "delete", "project", row[1])
             return self.send_json(200, None)
         if method == "PUT":
             try:

@@ -13,6 +13,7 @@ gzip stream is a concatenation of members; the big rootfs member is cached
 beside the rootfs tarball, so only the small parts are compressed per build.
 
 usage: mkbundle.py ROOTFS_TAR APP_DIR BUNDLE_DIR REFERENCE_DIR OUT_DIR
+       mkbundle.py --releases      (one "TAG TEMPLATE_TAG" line per release)
 """
 import gzip
 import hashlib
@@ -28,9 +29,12 @@ MTIME = 1704067200  # 2024-01-01T00:00:00Z: same inputs, same bytes
 CREATED = "2024-01-01T00:00:00Z"
 
 RELEASES = {
-    # tag: (harbor.yml _version, redis image)
-    "v2.14.4": ("2.14.0", "redis-photon"),
-    "v2.15.2": ("2.15.0", "valkey-photon"),
+    # tag: (harbor.yml _version, redis image, database schema version, reference harbor.yml.tmpl from, fault)
+    "v2.14.4": ("2.14.0", "redis-photon", 140, "v2.14.4", ""),
+    "v2.15.2": ("2.15.0", "valkey-photon", 150, "v2.15.2", ""),
+    # test data: a release that breaks after migrating (schema 153 committed, core never healthy);
+    # Harbor has no v2.15.3 reference, so it ships v2.15.2's harbor.yml.tmpl
+    "v2.15.3": ("2.15.0", "valkey-photon", 153, "v2.15.2", "unhealthy-after-migrate"),
 }
 
 PY = ["python3", "-u"]
@@ -163,14 +167,16 @@ def app_layer(app_dir):
     return buf.getvalue()
 
 
-def image_config(tag, comp, spec, diff_ids, cfg_version, redis_image):
+def image_config(tag, comp, spec, diff_ids):
+    cfg_version, redis_image, schema, _, fault = RELEASES[tag]
     user, entrypoint, cmd, health, ports, env, stop = spec
     config = {
         "User": user,
         "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
                 "PYTHONDONTWRITEBYTECODE=1", f"HARBOR_STANDIN_VERSION={tag}",
                 f"HARBOR_STANDIN_CFG_VERSION={cfg_version}", f"HARBOR_STANDIN_REDIS_IMAGE={redis_image}",
-                f"HARBOR_STANDIN_COMPONENT={comp}"] + env,
+                f"HARBOR_STANDIN_SCHEMA={schema}", f"HARBOR_STANDIN_COMPONENT={comp}"]
+               + ([f"HARBOR_STANDIN_FAULT={fault}"] if fault else []) + env,
         "Cmd": cmd,
         "WorkingDir": "/",
         "Labels": {"org.opencontainers.image.title": f"goharbor/{comp}",
@@ -197,10 +203,10 @@ def image_config(tag, comp, spec, diff_ids, cfg_version, redis_image):
 
 def images_member(tag, diff_ids):
     """Configs, manifest.json and the archive's end: the per-release gzip member."""
-    cfg_version, redis_image = RELEASES[tag]
+    redis_image = RELEASES[tag][1]
     entries, manifest, repos = [], [], {}
     for comp, spec in components(redis_image).items():
-        data = json.dumps(image_config(tag, comp, spec, diff_ids, cfg_version, redis_image),
+        data = json.dumps(image_config(tag, comp, spec, diff_ids),
                           sort_keys=True, separators=(",", ":")).encode()
         cid = hashlib.sha256(data).hexdigest()
         entries.append((f"{cid}.json", data))
@@ -253,7 +259,7 @@ def main(rootfs, app_dir, bundle_dir, ref_dir, out_dir):
     os.makedirs(work, exist_ok=True)
     names = []
     for tag in RELEASES:
-        tmpl = os.path.join(ref_dir, tag, "harbor.yml.tmpl")
+        tmpl = os.path.join(ref_dir, RELEASES[tag][3], "harbor.yml.tmpl")
         if not os.path.isfile(tmpl):
             sys.exit(f"mkbundle: missing {tmpl}")
         member, tags = images_member(tag, diff_ids)
@@ -275,7 +281,9 @@ def main(rootfs, app_dir, bundle_dir, ref_dir, out_dir):
         write_tgz(os.path.join(out_dir, offline), [(f"harbor.{tag}.tar.gz", images, 0o644)] + common)
         write_tgz(os.path.join(out_dir, online), common)
         names += [offline, online]
-        log(f"{tag}: {len(tags)} images ({', '.join(t.split('/')[1] for t in tags)})")
+        log(f"{tag}: {len(tags)} images, schema {RELEASES[tag][2]}"
+            f"{', fault ' + RELEASES[tag][4] if RELEASES[tag][4] else ''} "
+            f"({', '.join(t.split('/')[1] for t in tags)})")
     md5_lines = []
     for name in names:
         path = os.path.join(out_dir, name)
@@ -294,6 +302,10 @@ def main(rootfs, app_dir, bundle_dir, ref_dir, out_dir):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--releases"]:
+        for release, spec in RELEASES.items():
+            print(release, spec[3])
+        sys.exit(0)
     if len(sys.argv) != 6:
         sys.exit(__doc__)
     main(*sys.argv[1:])
