@@ -19,7 +19,7 @@ SCENARIOS ?= $(shell ls -d molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | g
 SCENARIO ?=
 TIMES := $(CACHE)/times.txt
 
-.PHONY: help setup lab artefacts lint unit molecule test demo demo-clean bench build clean changelog
+.PHONY: help setup lab artefacts lint unit molecule test demo demo-clean bench bench-backup build clean changelog
 
 help:
 	@echo "make setup       venv with pinned tools (requirements.txt) and the collection on ANSIBLE_COLLECTIONS_PATH"
@@ -108,6 +108,9 @@ demo: lab
 
 bench: lab
 	bench/install.sh
+
+bench-backup: lab
+	bench/backup.sh
 
 demo-clean:
 	tests/demo/run.sh clean
