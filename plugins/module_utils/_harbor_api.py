@@ -16,6 +16,9 @@ Standard library and ansible.module_utils only: this runs on the managed node.
   the HTTP status and Harbor's own message (its body is ``{"errors": [{"code", "message"}]}``).
 - ``api_argument_spec()`` and ``client_from_module(module)``: the options every API module
   takes (documented by the ``harbor.deploy.api`` doc fragment).
+- For the modules: ``ApiModule`` (a worker's base: module, params, client, fail), ``find_by_name``, ``changed_keys``
+  (compare only the keys given), ``finish`` (exit with the diff), ``ensure_absent`` (state=absent with check mode and
+  diff), ``wait_until`` (poll with a timeout), and ``SECRET_KEPT``/``SECRET_NEW`` (write-only secrets in a diff).
 """
 
 from __future__ import annotations
@@ -314,3 +317,66 @@ def run_module(module, worker_cls):
         worker_cls(module).run()
     except HarborApiError as exc:
         module.fail_json(msg=str(exc), status=exc.status, method=exc.method, path=exc.path)
+
+
+# ---------------------------------------------------------------- helpers shared by the modules
+
+SECRET_KEPT = "(not shown)"  # a write-only secret Harbor holds (never readable), in a diff
+SECRET_NEW = "(new, not shown)"  # the same, replaced by this run
+
+
+class ApiModule:
+    """The base of a module's worker for run_module(): the module, its params and a client; run() does the work."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.client = client_from_module(module)
+
+    def fail(self, msg, **extra):
+        self.module.fail_json(msg=msg, **extra)
+
+    def run(self):
+        raise NotImplementedError
+
+
+def find_by_name(client, path, name, resource=None, key="name"):
+    """The one item of a listing whose `key` is exactly `name` (asked with Harbor's ``q=key=name``), or None."""
+    found = [i for i in client.list_all(path, query={"q": "%s=%s" % (key, name)}, resource=resource)
+             if i.get(key) == name]
+    return found[0] if found else None
+
+
+def changed_keys(before, wanted):
+    """The items of `wanted` whose value differs from `before`'s (only the keys given are compared)."""
+    return {key: value for key, value in wanted.items() if before.get(key) != value}
+
+
+def finish(module, result, before, after):
+    """Exit the module with `result`, and with ``diff`` {before, after} when the run asked for a diff."""
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = {"before": before, "after": after}
+    module.exit_json(**result)
+
+
+def ensure_absent(module, client, current, path, result, key, before, resource=None, headers=None):
+    """state=absent: DELETE `path` when `current` exists (not in check mode), then finish with the diff to {}."""
+    if current is not None:
+        result["changed"] = True
+        if not module.check_mode:
+            client.delete(path, headers=headers, resource=resource)
+            result[key] = None
+    finish(module, result, before, {})
+
+
+def wait_until(poll, done, timeout, interval=2.0, sleep=time.sleep, clock=time.monotonic):
+    """Call poll() until done(its answer) or `timeout` seconds passed; (answer, finished in time)."""
+    deadline = clock() + timeout
+    while True:
+        answer = poll()
+        if done(answer):
+            return answer, True
+        left = deadline - clock()
+        if left <= 0:
+            return answer, False
+        sleep(min(interval, left))

@@ -1,9 +1,15 @@
-"""A small fake of Harbor's API v2.0 (projects, quotas, registries, robots) on a local threaded HTTP server.
+"""A small fake of Harbor's API v2.0 on a local threaded HTTP server: projects, quotas, registry endpoints (and
+their ping, the replication adapters), robots, the GC schedule and GC runs, system configurations, systeminfo
+and health.
 
 It follows the shapes of Harbor v2.15's swagger.yaml and handlers: numeric ids, ``Location`` headers on
 201, ``X-Total-Count`` and ``page``/``page_size`` on listings, ``X-Is-Resource-Name``, 409 on duplicates,
 404 on missing resources, 401 without valid basic auth, and ``{"errors": [{"code", "message"}]}`` bodies.
 Robot names are stored as Harbor stores them (``NAME`` or ``PROJECT+NAME``) and shown with ``robot$``.
+
+Registry secrets and the write-only configuration items (``ldap_search_password``, ``oidc_client_secret``,
+``uaa_client_secret``) are stored but never answered, as Harbor does. A manual GC goes through the statuses of
+``gc_statuses``, one a ``GET /system/gc/{id}`` (the last one stays).
 
 Tests script faults (``fail``: an HTTP status for the next matching requests; ``drop``: close the
 connection without an answer; ``delay``: answer late) and read ``requests`` to see what was sent.
@@ -32,6 +38,23 @@ SYSTEM_ACCESS = {("project", "create"), ("registry", "list"), ("registry", "read
                  ("audit-log", "list")}
 
 
+ADAPTERS = ("ali-acr", "aws-ecr", "azure-acr", "docker-hub", "docker-registry", "dtr", "github-ghcr", "gitlab",
+            "google-gcr", "harbor", "huawei-SWR", "jfrog-artifactory", "quay", "tencent-tcr", "volcengine-cr")
+CREDENTIAL_TYPES = ("basic", "oauth", "secret")
+# The configuration items of a fresh Harbor (a part of them), with their types; the last three are write-only.
+CONFIG = {"auth_mode": "db_auth", "primary_auth_mode": False, "project_creation_restriction": "everyone",
+          "self_registration": False, "read_only": False, "token_expiration": 30, "robot_token_duration": 30,
+          "robot_name_prefix": "robot$", "notification_enable": True, "quota_per_project_enable": True,
+          "storage_per_project": -1, "session_timeout": 60, "audit_log_forward_endpoint": "",
+          "skip_audit_log_database": False, "banner_message": "", "ldap_url": "", "ldap_base_dn": "",
+          "ldap_search_dn": "", "ldap_scope": 2, "ldap_timeout": 5, "ldap_uid": "cn", "ldap_verify_cert": True,
+          "ldap_filter": "", "oidc_name": "", "oidc_endpoint": "", "oidc_client_id": "", "oidc_scope": "",
+          "oidc_verify_cert": True, "oidc_auto_onboard": False, "oidc_user_claim": "",
+          "ldap_search_password": "", "oidc_client_secret": "", "uaa_client_secret": ""}
+WRITE_ONLY = ("ldap_search_password", "oidc_client_secret", "uaa_client_secret")
+GC_DONE = ("Success", "Error", "Stopped")
+
+
 class Fault:
     def __init__(self, kind, times, status=None, method=None, path=None, body=None, seconds=0.0):
         self.kind, self.times, self.status, self.method, self.path = kind, times, status, method, path
@@ -54,6 +77,14 @@ def error(status, code, message):
     return Answer(status, {"errors": [{"code": code, "message": message}]})
 
 
+def by_id(store, key, kind):
+    """The item of `store` (id -> item) whose id is the path element `key`; 404 when there is none."""
+    item = store.get(int(key)) if key.isdigit() else None
+    if item is None:
+        raise error(404, "NOT_FOUND", "%s %s not found" % (kind, key))
+    return item
+
+
 def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -68,6 +99,13 @@ class FakeHarbor:
         self.requests = []  # dicts: method, path, query, body, headers
         self.faults = []
         self.quota_per_project = True
+        self.adapters = list(ADAPTERS)
+        self.unhealthy = {}  # registry URL -> the message of a failed ping
+        self.gc_schedule = None  # the stored schedule (GCHistory shape), None: no schedule
+        self.gc_jobs = {}  # id -> GC run
+        self.gc_statuses = ["Running", "Success"]
+        self.config = dict(CONFIG)  # key -> value, secrets included
+        self.config_locked = set()  # keys answered with editable=false (and refused by PUT)
         self._ids = itertools.count(1)
         self._request_ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -125,11 +163,27 @@ class FakeHarbor:
                                      "creation_time": now(), "update_time": now()}
         return self.projects[name]
 
-    def add_registry(self, name, kind="docker-hub"):
+    def add_registry(self, name, kind="docker-hub", url="https://hub.docker.com", credential=None, **fields):
+        """A registry endpoint as if created through the API (credential: type, access_key, access_secret)."""
         registry_id = next(self._ids)
-        self.registries[registry_id] = {"id": registry_id, "name": name, "type": kind,
-                                        "url": "https://hub.docker.com", "status": "healthy"}
+        self.registries[registry_id] = dict({
+            "id": registry_id, "name": name, "type": kind, "url": url, "description": "", "insecure": False,
+            "ca_certificate": "", "status": "healthy", "creation_time": now(), "update_time": now(),
+            "credential": dict({"type": "", "access_key": "", "access_secret": ""}, **(credential or {}))}, **fields)
         return registry_id
+
+    def registry(self, name):
+        """The stored registry endpoint named `name` (its secret in clear), or None."""
+        return next((r for r in self.registries.values() if r["name"] == name), None)
+
+    def gc_job(self, status="Success", **parameters):
+        """A GC run already done (or `status`); returns its id."""
+        gc_id = next(self._ids)
+        self.gc_jobs[gc_id] = {"id": gc_id, "job_name": "GARBAGE_COLLECTION", "job_kind": "MANUAL",
+                               "job_parameters": json.dumps(parameters), "schedule": {"type": "Manual"},
+                               "job_status": status, "deleted": False, "creation_time": now(),
+                               "update_time": now(), "statuses": [status]}
+        return gc_id
 
     def add_robot(self, name, level="system", project=None, permissions=None, **fields):
         """A robot as if created through the API; returns (id, secret)."""
@@ -228,6 +282,8 @@ class FakeHarbor:
 
     def route(self, method, path, query, body, headers):
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        if parts[:2] == ["system", "gc"]:
+            return self.route_gc(method, parts[2:], query, body)
         by_name = str(headers.get("X-Is-Resource-Name", "")).lower() == "true"
         handlers = {
             ("GET", "projects", 1): lambda: self.list_of(list(self.projects.values()), query,
@@ -240,8 +296,19 @@ class FakeHarbor:
                 query.get("reference", "project") == "project"
                 and str(q["ref"]["id"]) == query.get("reference_id", str(q["ref"]["id"])))),
             ("PUT", "quotas", 2): lambda: self.update_quota(parts[1], body),
-            ("GET", "registries", 1): lambda: self.list_of(list(self.registries.values()), query,
-                                                           self.q_filter(query, {"name": "name"})),
+            ("GET", "registries", 1): lambda: self.list_registries(query),
+            ("POST", "registries", 1): lambda: self.create_registry(body),
+            ("POST", "registries", 2): lambda: self.ping_registry(parts[1], body),
+            ("GET", "registries", 2): lambda: Answer(200, self.registry_out(self.find_registry(parts[1]))),
+            ("PUT", "registries", 2): lambda: self.update_registry(self.find_registry(parts[1]), body),
+            ("DELETE", "registries", 2): lambda: self.delete_registry(self.find_registry(parts[1])),
+            ("GET", "replication", 2): lambda: Answer(200, list(self.adapters)) if parts[1] == "adapters" else None,
+            ("GET", "configurations", 1): lambda: Answer(200, self.config_out()),
+            ("PUT", "configurations", 1): lambda: self.update_config(body),
+            ("GET", "systeminfo", 1): lambda: Answer(200, self.systeminfo()),
+            ("GET", "health", 1): lambda: Answer(200, {"status": "healthy", "components": [
+                {"name": n, "status": "healthy"} for n in ("core", "database", "jobservice", "portal", "redis",
+                                                           "registry", "registryctl")]}),
             ("GET", "robots", 1): lambda: self.list_robots(query),
             ("POST", "robots", 1): lambda: self.create_robot(body),
             ("GET", "robots", 2): lambda: Answer(200, self.robot_out(self.find_robot(parts[1]))),
@@ -250,10 +317,11 @@ class FakeHarbor:
             ("DELETE", "robots", 2): lambda: self.delete_robot(self.find_robot(parts[1])),
         }
         route = handlers.get((method, parts[0], len(parts)))
-        if route is None:
-            raise error(405 if parts[0] in ("projects", "quotas", "registries", "robots") else 404,
+        answer = route() if route else None
+        if answer is None:
+            raise error(405 if parts[0] in ("projects", "quotas", "registries", "robots", "configurations") else 404,
                         "METHOD_NOT_ALLOWED", "%s %s is not part of the fake" % (method, path))
-        return route()
+        return answer
 
     # ---------------------------------------------------------------- helpers
 
@@ -330,9 +398,7 @@ class FakeHarbor:
         return Answer(200)
 
     def update_quota(self, key, body):
-        quota = self.quotas.get(int(key)) if key.isdigit() else None
-        if quota is None:
-            raise error(404, "NOT_FOUND", "quota %s not found" % key)
+        quota = by_id(self.quotas, key, "quota")
         storage = ((body or {}).get("hard") or {}).get("storage")
         if not isinstance(storage, int) or (storage != -1 and storage <= 0):
             raise error(400, "BAD_REQUEST", "invalid storage %r" % storage)
@@ -348,10 +414,7 @@ class FakeHarbor:
         return out
 
     def find_robot(self, key):
-        robot = self.robots.get(int(key)) if key.isdigit() else None
-        if robot is None:
-            raise error(404, "NOT_FOUND", "robot %s not found" % key)
-        return robot
+        return by_id(self.robots, key, "robot")
 
     def list_robots(self, query):
         keywords = {}
@@ -457,6 +520,175 @@ class FakeHarbor:
     def delete_robot(self, robot):
         del self.robots[robot["id"]]
         return Answer(200)
+
+    # ---------------------------------------------------------------- registries
+
+    def registry_out(self, registry):
+        out = json.loads(json.dumps(registry))
+        if out["credential"].get("access_secret"):
+            out["credential"]["access_secret"] = "*****"  # as Harbor's handler answers it
+        return out
+
+    def find_registry(self, key):
+        return by_id(self.registries, key, "registry")
+
+    def list_registries(self, query):
+        answer = self.list_of(list(self.registries.values()), query, self.q_filter(query, {"name": "name"}))
+        answer.body = [self.registry_out(r) for r in answer.body]
+        return answer
+
+    @staticmethod
+    def checked_url(url):
+        url = (url or "").strip()
+        if not url.startswith(("http://", "https://")):
+            url = "http://" + url if url else url
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise error(400, "BAD_REQUEST", "invalid URL: %r" % url)
+        return url.rstrip("/")
+
+    def unique_registry_name(self, name, registry_id=None):
+        if not name:
+            raise error(400, "BAD_REQUEST", "name is required")
+        if any(r["name"] == name and r["id"] != registry_id for r in self.registries.values()):
+            raise error(409, "CONFLICT", "registry %s already exists" % name)
+
+    def create_registry(self, body):
+        body = body or {}
+        self.unique_registry_name(body.get("name"))
+        if body.get("type") not in self.adapters:
+            raise error(400, "BAD_REQUEST", "invalid registry type %s" % body.get("type"))
+        credential = body.get("credential") or {}
+        if credential.get("type") and credential["type"] not in CREDENTIAL_TYPES:
+            raise error(400, "BAD_REQUEST", "invalid credential type %s" % credential["type"])
+        registry_id = self.add_registry(body["name"], body["type"], self.checked_url(body.get("url")),
+                                        {k: credential.get(k) or "" for k in ("type", "access_key", "access_secret")},
+                                        description=body.get("description") or "",
+                                        insecure=bool(body.get("insecure")),
+                                        ca_certificate=body.get("ca_certificate") or "")
+        return Answer(201, None, {"Location": "%s/registries/%d" % (PREFIX, registry_id)})
+
+    def update_registry(self, registry, body):
+        body = {k: v for k, v in (body or {}).items() if v is not None}
+        if "name" in body:
+            self.unique_registry_name(body["name"], registry["id"])
+        if "url" in body:
+            body["url"] = self.checked_url(body["url"])
+        if body.get("credential_type") and body["credential_type"] not in CREDENTIAL_TYPES:
+            raise error(400, "BAD_REQUEST", "invalid credential type %s" % body["credential_type"])
+        for key in ("name", "url", "description", "insecure", "ca_certificate"):
+            if key in body:
+                registry[key] = body[key]
+        for key, stored in (("credential_type", "type"), ("access_key", "access_key"),
+                            ("access_secret", "access_secret")):
+            if key in body:
+                registry["credential"][stored] = body[key]
+        registry["update_time"] = now()
+        return Answer(200)
+
+    def delete_registry(self, registry):
+        users = [p["name"] for p in self.projects.values() if p["registry_id"] == registry["id"]]
+        if users:
+            raise error(412, "PRECONDITION", "Can't delete the registry %s, it's used by the project(s) %s"
+                        % (registry["name"], ", ".join(users)))
+        del self.registries[registry["id"]]
+        return Answer(200)
+
+    def ping_registry(self, what, body):
+        if what != "ping":
+            return None
+        body = body or {}
+        url = body.get("url")
+        if body.get("id") is not None:
+            url = url or self.find_registry(str(body["id"]))["url"]
+        elif not body.get("type") or not url:
+            raise error(400, "BAD_REQUEST", "type and url are required to ping a registry without an id")
+        url = self.checked_url(url)
+        if url in self.unhealthy:
+            raise error(400, "BAD_REQUEST", self.unhealthy[url])
+        return Answer(200)
+
+    # ---------------------------------------------------------------- garbage collection
+
+    def route_gc(self, method, rest, query, body):
+        if rest == ["schedule"] and method == "GET":
+            return Answer(200, self.gc_schedule)  # no body when there is no schedule, as Harbor
+        if rest == ["schedule"] and method in ("POST", "PUT"):
+            return self.kick_gc(method, body)
+        if not rest and method == "GET":
+            answer = self.list_of(list(self.gc_jobs.values()), query, lambda j: True)
+            answer.body = [self.gc_out(j, advance=False) for j in answer.body]
+            return answer
+        if len(rest) == 1 and method == "GET":
+            return Answer(200, self.gc_out(by_id(self.gc_jobs, rest[0], "garbage collection"), advance=True))
+        raise error(405, "METHOD_NOT_ALLOWED", "%s /system/gc/%s is not part of the fake" % (method, "/".join(rest)))
+
+    @staticmethod
+    def gc_out(job, advance):
+        job["job_status"] = job["statuses"][0]
+        if advance and len(job["statuses"]) > 1:
+            job["statuses"].pop(0)  # the next GET shows the next status
+        return {k: v for k, v in job.items() if k != "statuses"}
+
+    def kick_gc(self, method, body):
+        schedule = (body or {}).get("schedule") or {}
+        kind, cron = schedule.get("type"), schedule.get("cron") or ""
+        parameters = (body or {}).get("parameters") or {}
+        workers = parameters.get("workers", 1)
+        if not isinstance(workers, int) or not 1 <= workers <= 5:
+            raise error(400, "BAD_REQUEST", "Error: Invalid number of workers:%s. Workers must be greater than 0 "
+                                            "and less than or equal to 5." % workers)
+        if kind == "Manual":
+            if any(j["statuses"][0] in ("Pending", "Running") for j in self.gc_jobs.values()):
+                raise error(409, "CONFLICT", "a previous GC job is still running")
+            gc_id = self.gc_job(**parameters)
+            job = self.gc_jobs[gc_id]
+            job["statuses"] = list(self.gc_statuses)
+            job["job_status"] = job["statuses"][0]
+            answer = Answer(201 if method == "POST" else 200)
+            if method == "POST":
+                answer.headers["Location"] = "%s/system/gc/%d" % (PREFIX, gc_id)
+            return answer
+        if kind == "None":
+            self.gc_schedule = None
+        elif kind in ("Hourly", "Daily", "Weekly", "Custom"):
+            if len(cron.split()) != 6:
+                raise error(400, "BAD_REQUEST", "invalid cron string for scheduled gc: %s" % cron)
+            if method == "POST" and self.gc_schedule is not None:
+                raise error(409, "CONFLICT", "fail to set schedule for garbage collection, it's already exist")
+            self.gc_schedule = {"id": next(self._ids), "job_name": "GARBAGE_COLLECTION", "job_kind": "SCHEDULE",
+                                "job_parameters": json.dumps(parameters),
+                                "schedule": {"type": kind, "cron": cron, "next_scheduled_time": now()},
+                                "deleted": False, "creation_time": now(), "update_time": now()}
+        else:
+            raise error(400, "BAD_REQUEST", "unsupported schedule type: %s" % kind)
+        return Answer(201 if method == "POST" else 200)
+
+    # ---------------------------------------------------------------- configurations, systeminfo
+
+    def config_out(self):
+        return {k: {"value": v, "editable": k not in self.config_locked} for k, v in self.config.items()
+                if k not in WRITE_ONLY}
+
+    def update_config(self, body):
+        if not isinstance(body, dict):
+            raise error(400, "BAD_REQUEST", "the body must be a map")
+        for key, value in body.items():
+            if key not in self.config:
+                raise error(400, "BAD_REQUEST", "invalid configuration item %s" % key)
+            if type(value) is not type(self.config[key]):  # noqa: E721 - bool is not int here
+                raise error(400, "BAD_REQUEST", "invalid value of %s: %r" % (key, value))
+            if key in self.config_locked and value != self.config[key]:
+                raise error(400, "BAD_REQUEST", "the configure item can not be modified: %s" % key)
+        self.config.update(body)
+        return Answer(200)
+
+    def systeminfo(self):
+        return {"auth_mode": self.config["auth_mode"], "primary_auth_mode": False, "harbor_version": "v2.15.2-fake",
+                "project_creation_restriction": self.config["project_creation_restriction"],
+                "self_registration": self.config["self_registration"], "has_ca_root": False,
+                "read_only": self.config["read_only"], "external_url": self.url, "registry_url": "127.0.0.1",
+                "registry_storage_provider_name": "filesystem", "current_time": now(),
+                "notification_enable": True, "banner_message": ""}
 
 
 def self_signed(directory):
