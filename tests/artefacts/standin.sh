@@ -6,8 +6,9 @@
 # The releases and the reference harbor.yml.tmpl each one ships come from
 # `mkbundle.py --releases` (v2.15.3 ships v2.15.2's).
 #
-# Cached under .cache/standin/<key>/, key = hash of tests/standin/**, this script
-# and the reference harbor.yml.tmpl files; the debootstrap rootfs is cached apart
+# Cached under .cache/standin/<key>/, key = hash of tests/standin/**, this script,
+# the reference harbor.yml.tmpl files and v2.15.2's swagger.yaml (core checks API
+# request bodies against it); the debootstrap rootfs is cached apart
 # (.cache/standin/rootfs-<key>.tar, keyed by tests/standin/image/rootfs.sh), so a
 # code change only repackages. Older bundle dirs are removed after a build, except
 # the one .cache/lab.env names (a running `make molecule` may still read it).
@@ -31,6 +32,7 @@ key=$( {
   done
   sha256sum <tests/artefacts/standin.sh
   while read -r r t; do printf '%s %s\n' "$r" "$t"; sha256sum <"$ref/$t/harbor.yml.tmpl"; done <<<"$release_list"
+  sha256sum <"$ref/v2.15.2/swagger.yaml"   # packed into the images (core checks request bodies against it)
 } | sha256sum | cut -c1-12)
 out="$cache/$key"
 

@@ -3,7 +3,9 @@
 # engine (no VM): install v2.14.4, push and seed data, upgrade to v2.15.2 (schema
 # 140 -> 150, data kept), check health, the API/token contract, docker
 # login/push/pull with digest comparison, read-only mode (pushes and API writes
-# refused, pulls served), a registry-API push into a private project, data
+# refused, pulls served), a registry-API push into a private project, the
+# configuration-as-code endpoints (registries, project metadata/quotas/proxy cache,
+# robots, a simulated GC run, configurations; 400 on bad bodies), data
 # surviving `up -d --force-recreate`, the admin password applying at first start
 # only, prepare's validation messages, migrate, and an external database (prepare's
 # output; v2.15.2's core migrates it, v2.15.3's migrates it to 153 and reports
@@ -275,6 +277,9 @@ grep -q 'refused in read-only mode' "$tmp/log/core.log" && ok "core.log names th
 step "registry API push into a private project, pull back"
 count "$(api registry-flow 'Selftest-Pw1' selftest-private/flow)"
 count "$(api registry-flow 'Selftest-Pw1' library/flow)"
+
+step "configuration as code API: registries, projects (metadata, quotas, proxy cache), robots, GC, configurations"
+count "$(api config-as-code 'Selftest-Pw1')"
 
 step "data survives docker compose up -d --force-recreate"
 r0=$(date +%s)

@@ -10,6 +10,9 @@ usage: selftest_api.py BASE_URL CAFILE COMMAND [ARGS]
   seeded PASSWORD              that data is still there (the robot's secret still works)
   read-only PASSWORD on|off    set configurations.read_only; on: writes refused (403 DENIED), reads
                                served; off: a registry write is accepted again at once
+  config-as-code PASSWORD      registries (ping), projects (metadata, quotas, proxy cache, 412 when not
+                               empty), robots (pull-only refused a push), GC (a run reaching Success),
+                               configurations; 400 on bad bodies, pagination headers
 Each check prints "ok: ..." or "FAIL: ..."; the exit code is the number of failures.
 """
 import base64
@@ -308,6 +311,227 @@ def registry_flow(password, repo):
         check(s == 200 and hashlib.sha256(b).hexdigest() == mdigest[7:], "admin (basic auth on /v2/) pulls it")
 
 
+def config_as_code(password):
+    """The endpoints of Harbor's configuration as code: registries, projects (metadata, quotas, proxy cache),
+    robots, GC, configurations; bodies checked against the swagger (400 BAD_REQUEST), pagination headers."""
+    admin = ("admin", password)
+
+    def j(method, path, body=None, headers=None, auth=admin):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
+        s, h, b = req(method, "/api/v2.0" + path, data, dict(JSON, **(headers or {})), auth)
+        try:
+            out = json.loads(b) if b else None
+        except ValueError:
+            out = b.decode(errors="replace")
+        return s, h, out
+
+    def refused400(answer, what, words):
+        s, _, data = answer
+        err = (data or {}).get("errors", [{}])[0] if isinstance(data, dict) else {}
+        msg = err.get("message", "")
+        check(s == 400 and err.get("code") == "BAD_REQUEST" and words in msg,
+              f"{what} -> 400 BAD_REQUEST: {msg!r}" + ("" if s == 400 else f" (got {s} {data})"))
+
+    def loc_id(h, prefix):
+        loc = h.get("Location") or ""
+        return int(loc[len(prefix):]) if loc.startswith(prefix) and loc[len(prefix):].isdigit() else None
+
+    # registries
+    s, _, adapters = j("GET", "/replication/adapters")
+    check(s == 200 and {"harbor", "docker-hub", "docker-registry"} <= set(adapters or []),
+          f"GET /replication/adapters lists the registry types (got {s} {adapters})")
+    s, _, _ = j("GET", "/registries", auth=None)
+    check(s == 401, f"GET /registries anonymous -> 401 (got {s})")
+    upstream = {"name": "st-upstream", "type": "docker-registry", "url": "http://registry:5000/", "insecure": True,
+                "description": "the stand-in's own registry", "credential": {"type": "basic", "access_key": "puller",
+                                                                           "access_secret": "Upstream-Pw1"}}
+    s, h, _ = j("POST", "/registries", upstream)
+    rid = loc_id(h, "/api/v2.0/registries/")
+    check(s == 201 and rid, f"POST /registries -> 201, Location {h.get('Location')}")
+    s, _, reg = j("GET", f"/registries/{rid}")
+    check(s == 200 and reg.get("url") == "http://registry:5000" and reg.get("credential", {}).get("access_secret")
+          == "*****" and reg.get("credential", {}).get("access_key") == "puller",
+          f"GET /registries/{rid}: url without the slash, access_secret masked (got {s} {reg})")
+    s, _, _ = j("POST", "/registries", upstream)
+    check(s == 409, f"POST /registries with a taken name -> 409 (got {s})")
+    refused400(j("POST", "/registries", dict(upstream, name="st-bad", insecure="yes")), "POST /registries insecure "
+               "as a string", "cannot unmarshal string into Go struct field Registry.insecure of type bool")
+    refused400(j("POST", "/registries", dict(upstream, name="st-bad", type="nope")), "POST /registries type nope",
+               "nope")
+    s, h, regs = j("GET", "/registries?q=name%3Dst-upstream")
+    check(s == 200 and [r["id"] for r in regs] == [rid] and h.get("X-Total-Count") == "1",
+          f"GET /registries?q=name=st-upstream -> it, X-Total-Count 1 (got {s} {h.get('X-Total-Count')})")
+    s, _, _ = j("PUT", f"/registries/{rid}", {"description": "changed", "access_secret": "Upstream-Pw2"})
+    s2, _, reg = j("GET", f"/registries/{rid}")
+    check(s == 200 and reg.get("description") == "changed", f"PUT /registries/{rid} -> 200, description changed")
+    refused400(j("PUT", f"/registries/{rid}", {"url": 5}), "PUT /registries url as a number", "RegistryUpdate.url")
+    s, _, _ = j("POST", "/registries/ping", {"id": rid})
+    check(s == 200, f"POST /registries/ping of a reachable endpoint (registry:5000) -> 200 (got {s})")
+    refused400(j("POST", "/registries/ping", {"type": "docker-registry", "url": "https://nowhere.invalid"}),
+               "POST /registries/ping of an unreachable URL", "the registry is unhealthy")
+
+    # projects: metadata, storage quota, proxy cache, X-Is-Resource-Name
+    meta = {"public": "false", "auto_scan": "true", "prevent_vul": "true", "severity": "high",
+            "enable_content_trust": "false", "enable_content_trust_cosign": "false", "auto_sbom_generation": "true"}
+    s, h, _ = j("POST", "/projects", {"project_name": "st-cac", "metadata": meta, "storage_limit": 1073741824})
+    pid = loc_id(h, "/api/v2.0/projects/")
+    check(s == 201 and pid, f"POST /projects st-cac with metadata and storage_limit -> 201 (got {s} {h.get('Location')})")
+    s, _, p = j("GET", "/projects/st-cac", headers={"X-Is-Resource-Name": "true"})
+    check(s == 200 and p.get("project_id") == pid and p.get("metadata") == meta,
+          f"GET /projects/st-cac (X-Is-Resource-Name) -> its metadata (got {s} {p.get('metadata') if p else p})")
+    s, _, p = j("GET", f"/projects/{pid}")
+    check(s == 200 and p.get("name") == "st-cac", f"GET /projects/{pid} (by id) -> st-cac")
+    s, h, quotas = j("GET", f"/quotas?reference=project&reference_id={pid}")
+    qid = quotas[0]["id"] if s == 200 and quotas else None
+    check(s == 200 and len(quotas) == 1 and quotas[0]["hard"] == {"storage": 1073741824}
+          and quotas[0]["ref"]["name"] == "st-cac" and h.get("X-Total-Count") == "1",
+          f"GET /quotas?reference_id={pid} -> hard storage 1073741824 (got {s} {quotas})")
+    s, _, _ = j("PUT", f"/quotas/{qid}", {"hard": {"storage": 2147483648}})
+    s2, _, q = j("GET", f"/quotas/{qid}")
+    check(s == 200 and q.get("hard") == {"storage": 2147483648}, f"PUT /quotas/{qid} -> 200, hard storage 2 GiB")
+    refused400(j("PUT", f"/quotas/{qid}", {"hard": {"storage": "2G"}}), "PUT /quotas storage as a string",
+               "cannot unmarshal string")
+    refused400(j("PUT", f"/quotas/{qid}", {"hard": {"storage": 0}}), "PUT /quotas storage 0", "storage")
+    s, _, _ = j("PUT", "/projects/st-cac", {"metadata": {"auto_scan": "false", "severity": "critical"}},
+                {"X-Is-Resource-Name": "true"})
+    s2, _, p = j("GET", f"/projects/{pid}")
+    got = (p or {}).get("metadata", {})
+    check(s == 200 and got.get("auto_scan") == "false" and got.get("severity") == "critical"
+          and got.get("prevent_vul") == "true", f"PUT /projects metadata -> 200, changed keys only (got {got})")
+    refused400(j("POST", "/projects", {"project_name": "st-bad", "metadata": {"public": True}}),
+               "POST /projects metadata.public as a boolean",
+               "cannot unmarshal bool into Go struct field ProjectReq.metadata.public of type string")
+    refused400(j("POST", "/projects", {"project_name": "st-bad", "metadata": {"severity": "extreme"}}),
+               "POST /projects severity extreme", "invalid severity extreme")
+    refused400(j("POST", "/projects", b"{not json"), "POST /projects a broken JSON", "parsing project body")
+    s, h, _ = j("POST", "/projects", {"project_name": "st-proxy", "registry_id": rid, "metadata": {"public": "true"}})
+    proxy_id = loc_id(h, "/api/v2.0/projects/")
+    s2, _, p = j("GET", f"/projects/{proxy_id}")
+    check(s == 201 and (p or {}).get("registry_id") == rid, f"proxy cache project st-proxy -> registry_id {rid}")
+    s, _, b = req("POST", "/v2/st-proxy/x/blobs/uploads/", auth=admin)
+    check(s == 403 and b"can not push artifact to a proxy project" in b, f"push into the proxy cache project -> 403 "
+          f"(got {s} {b[:100]!r})")
+    s, _, err = j("DELETE", f"/registries/{rid}")
+    check(s == 412, f"DELETE /registries/{rid} used by st-proxy -> 412 (got {s} {err})")
+    s, h, page = j("GET", "/projects?page=1&page_size=2")
+    total = int(h.get("X-Total-Count") or 0)
+    check(s == 200 and len(page) == 2 and total >= 4 and 'rel="next"' in (h.get("Link") or ""),
+          f"GET /projects?page=1&page_size=2 -> 2 of X-Total-Count {total}, Link {h.get('Link')}")
+    s, h, page = j("GET", f"/projects?page=2&page_size={total - 1}")
+    check(s == 200 and len(page) == 1 and 'rel="prev"' in (h.get("Link") or "") and 'rel="next"' not in h.get("Link"),
+          f"GET /projects last page -> 1 project, Link prev only (got {len(page or [])} {h.get('Link')})")
+    refused400(j("GET", "/projects?page_size=101"), "GET /projects?page_size=101", "page_size")
+    s, _, err = j("DELETE", "/projects/selftest-private")
+    code = (err or {}).get("errors", [{}])[0].get("code") if isinstance(err, dict) else None
+    check(s == 412 and code == "PRECONDITION", f"DELETE a project with repositories -> 412 PRECONDITION (got {s} {err})")
+    s, _, d = j("GET", "/projects/selftest-private/_deletable")
+    check(s == 200 and d.get("deletable") is False, f"GET /projects/selftest-private/_deletable -> false ({d})")
+
+    # robots
+    robot = {"name": "st-pull", "level": "project", "duration": 30, "description": "pulls",
+             "permissions": [{"kind": "project", "namespace": "st-cac",
+                              "access": [{"resource": "repository", "action": "pull"}]}]}
+    refused400(j("POST", "/robots", dict(robot, duration=None)), "POST /robots without duration", "duration")
+    refused400(j("POST", "/robots", dict(robot, permissions="all")), "POST /robots permissions as a string",
+               "cannot unmarshal string into Go struct field RobotCreate.permissions")
+    s, h, made = j("POST", "/robots", robot)
+    made = made or {}
+    check(s == 201 and set(made) == {"id", "name", "secret", "creation_time", "expires_at"}
+          and made["name"] == "robot$st-cac+st-pull" and made["expires_at"] > time.time() + 29 * 86400
+          and h.get("Location") == f"/api/v2.0/robots/{made.get('id')}",
+          f"POST /robots (project level) -> 201 {{id, name, secret, creation_time, expires_at}}, Location (got {s} "
+          f"{sorted(made)} {h.get('Location')})")
+    q = urllib.parse.quote(f"Level=project,ProjectID={pid},name=st-cac+st-pull")
+    s, h, found = j("GET", f"/robots?q={q}")
+    check(s == 200 and [r["id"] for r in found] == [made.get("id")] and h.get("X-Total-Count") == "1",
+          f"GET /robots?q=Level=project,ProjectID={pid},name=... -> it (got {s} {[r.get('name') for r in found or []]})")
+    rob = (made["name"], made.get("secret", ""))
+    tq = urllib.parse.urlencode([("service", "harbor-registry"), ("scope", "repository:st-cac/x:pull,push")])
+    s, _, b = req("GET", f"/service/token?{tq}", auth=rob)
+    acc = claims(json.loads(b)["token"])["access"] if s == 200 else []
+    check(s == 200 and acc and acc[0]["actions"] == ["pull"], f"pull-only robot: token grants pull only ({acc})")
+    s, _, b = req("POST", "/v2/st-cac/x/blobs/uploads/", auth=rob)
+    check(s in (401, 403), f"pull-only robot: push (blob upload) refused -> {s} {b[:80]!r}")
+    s, _, sec = j("PATCH", f"/robots/{made.get('id')}", {})
+    new = (sec or {}).get("secret", "")
+    s2, _, _ = req("GET", f"/service/token?{tq}", auth=(rob[0], new))
+    s3, _, _ = req("GET", f"/service/token?{tq}", auth=rob)
+    check(s == 200 and new and s2 == 200 and s3 == 401, f"PATCH /robots/id {{}} -> a new secret, the old refused "
+          f"(got {s}/{s2}/{s3})")
+    refused400(j("PATCH", f"/robots/{made.get('id')}", {"secret": "weak"}), "PATCH /robots a weak secret", "secret")
+    s, _, cur = j("GET", f"/robots/{made.get('id')}")
+    s, _, _ = j("PUT", f"/robots/{made.get('id')}", dict(cur, description="pulls st-cac", disable=True, duration=-1))
+    s2, _, cur = j("GET", f"/robots/{made.get('id')}")
+    check(s == 200 and cur.get("disable") is True and cur.get("description") == "pulls st-cac"
+          and cur.get("expires_at") == -1, f"PUT /robots/id -> 200, disabled, never expires (got {s})")
+    s, _, _ = req("GET", f"/service/token?{tq}", auth=(rob[0], new))
+    check(s == 401, f"a disabled robot is refused (got {s})")
+    refused400(j("PUT", f"/robots/{made.get('id')}", dict(cur, name="robot$other")), "PUT /robots renamed",
+               "cannot update the level or name of robot")
+    s, _, _ = j("DELETE", f"/robots/{made.get('id')}")
+    s2, _, _ = j("GET", f"/robots/{made.get('id')}")
+    check(s == 200 and s2 == 404, f"DELETE /robots/id -> 200, then 404 (got {s}/{s2})")
+
+    # clean up projects and the registry
+    s, _, _ = j("DELETE", f"/projects/{proxy_id}")
+    s2, _, _ = j("DELETE", f"/registries/{rid}")
+    s3, _, _ = j("GET", f"/registries/{rid}")
+    check(s == 200 and s2 == 200 and s3 == 404, f"DELETE the proxy project, then its registry -> 200, 200, 404 "
+          f"(got {s}/{s2}/{s3})")
+    s, _, _ = j("DELETE", "/projects/st-cac", headers={"X-Is-Resource-Name": "true"})
+    s2, _, quotas = j("GET", f"/quotas?reference=project&reference_id={pid}")
+    check(s == 200 and quotas == [], f"DELETE /projects/st-cac (empty) -> 200, its quota gone (got {s} {quotas})")
+
+    # garbage collection (simulated run)
+    s, _, _ = j("PUT", "/system/gc/schedule", {"schedule": {"type": "Custom", "cron": "0 0 3 * * 6"},
+                                               "parameters": {"delete_untagged": True, "workers": 2}})
+    s2, _, sched = j("GET", "/system/gc/schedule")
+    check(s == 200 and (sched or {}).get("schedule") == {"type": "Custom", "cron": "0 0 3 * * 6"},
+          f"PUT /system/gc/schedule Custom -> 200, GET shows it (got {s} {sched})")
+    refused400(j("PUT", "/system/gc/schedule", {"schedule": {"type": "Sometimes"}}), "GC schedule type Sometimes",
+               "schedule.type in body should be one of")
+    refused400(j("PUT", "/system/gc/schedule", {"schedule": {"type": "Custom", "cron": "daily"}}),
+               "GC schedule with a 1 field cron", "cron")
+    s, _, _ = j("PUT", "/system/gc/schedule", {"schedule": {"type": "None"}})
+    s2, _, sched = j("GET", "/system/gc/schedule")
+    check(s == 200 and sched == {}, f"GC schedule None -> removed (got {s} {sched})")
+    s, h, _ = j("POST", "/system/gc/schedule", {"schedule": {"type": "Manual"},
+                                                "parameters": {"delete_untagged": True, "dry_run": False}})
+    gid = loc_id(h, "/api/v2.0/system/gc/")
+    check(s == 201 and gid, f"POST /system/gc/schedule Manual -> 201, Location {h.get('Location')}")
+    s, _, _ = j("POST", "/system/gc/schedule", {"schedule": {"type": "Manual"}})
+    check(s == 409, f"a second manual GC while one runs -> 409 (got {s})")
+    seen = []
+    for _ in range(40):
+        s, _, run = j("GET", f"/system/gc/{gid}")
+        st = (run or {}).get("job_status")
+        if not seen or seen[-1] != st:
+            seen.append(st)
+        if st in ("Success", "Error", "Stopped"):
+            break
+        time.sleep(0.25)
+    check(seen[-1:] == ["Success"] and seen[0] in ("Pending", "Running"), f"GC run {gid}: {' -> '.join(map(str, seen))}")
+    s, h, runs = j("GET", "/system/gc")
+    check(s == 200 and runs and runs[0]["id"] == gid and int(h.get("X-Total-Count") or 0) >= 1,
+          f"GET /system/gc lists it (X-Total-Count {h.get('X-Total-Count')})")
+    s, _, text = j("GET", f"/system/gc/{gid}/log")
+    check(s == 200 and "freed" in str(text), f"GET /system/gc/{gid}/log")
+
+    # configurations: the swagger's keys and types, write-only secrets
+    s, _, _ = j("PUT", "/configurations", {"ldap_search_password": "Ldap-Secret1", "oidc_client_secret": "Oidc-Secret1",
+                                           "ldap_scope": 1, "oidc_logout": True})
+    s2, _, cfg = j("GET", "/configurations")
+    cfg = cfg or {}
+    check(s == 200 and "ldap_search_password" not in cfg and "oidc_client_secret" not in cfg
+          and cfg.get("ldap_scope", {}).get("value") == 1 and cfg.get("oidc_logout", {}).get("value") is True,
+          "PUT /configurations secrets accepted, GET never shows them, ldap_scope/oidc_logout set")
+    refused400(j("PUT", "/configurations", {"email_host": "smtp"}), "PUT /configurations unknown key", "email_host")
+    refused400(j("PUT", "/configurations", {"token_expiration": "30"}), "PUT /configurations token_expiration as a "
+               "string", "cannot unmarshal string into Go struct field Configurations.token_expiration of type int64")
+    refused400(j("PUT", "/configurations", {"read_only": "false"}), "PUT /configurations read_only as a string",
+               "of type bool")
+
+
 if __name__ == "__main__":
     if CMD == "wait-healthy":
         wait_healthy(ARGS[0])
@@ -321,6 +545,8 @@ if __name__ == "__main__":
         seeded(ARGS[0])
     elif CMD == "read-only":
         read_only(ARGS[0], ARGS[1])
+    elif CMD == "config-as-code":
+        config_as_code(ARGS[0])
     elif CMD == "password-is":
         s, _, _ = req("GET", "/api/v2.0/users/current", auth=("admin", ARGS[0]))
         sys.exit(0 if s == 200 else 1)

@@ -15,6 +15,11 @@ configurations.read_only is true, writes (registry pushes and deletes through
 /v2/, API POST/PUT/PATCH/DELETE but PUT /configurations) answer 403 DENIED.
 HARBOR_STANDIN_FAULT=unhealthy-after-migrate (the test release v2.15.3):
 migrate, then report core unhealthy for ever.
+
+The configuration-as-code API (projects with metadata, quotas and proxy cache
+registries, robots, registries and their ping, a simulated GC, configurations)
+follows v2.15.2's swagger: request bodies are checked against it (apischema.py).
+Registries, quotas, GC runs and the GC schedule live in the properties table.
 """
 import base64
 import hashlib
@@ -35,6 +40,8 @@ from datetime import datetime, timezone
 
 import psycopg2
 import redis
+
+import apischema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -279,8 +286,11 @@ CONFIG_DEFAULTS = {
     "http_authproxy_tokenreview_endpoint": "", "http_authproxy_verify_cert": True,
     "http_authproxy_skip_search": False, "http_authproxy_server_certificate": "",
     "http_authproxy_admin_groups": "", "http_authproxy_admin_usernames": "", "uaa_client_id": "",
-    "uaa_endpoint": "", "uaa_verify_cert": True}
-SECRET_CONFIGS = {"email_password", "ldap_search_password", "oidc_client_secret", "uaa_client_secret"}
+    "uaa_endpoint": "", "uaa_verify_cert": True, "ldap_group_attach_parallel": False, "oidc_group_filter": "",
+    "oidc_extra_redirect_parms": "", "oidc_logout": False, "disabled_audit_log_event_types": ""}
+# accepted by PUT /configurations, never shown by GET (the first two are not in the swagger's
+# ConfigurationsResponse; Harbor does not show uaa_client_secret either, the swagger lists it)
+WRITE_ONLY_CONFIGS = {"ldap_search_password", "oidc_client_secret", "uaa_client_secret"}
 
 
 def configs():
@@ -310,6 +320,176 @@ def robot_prefix():
         return configs().get("robot_name_prefix") or "robot$"
     except Exception:  # noqa: BLE001
         return "robot$"
+
+
+def valid_secret(secret):
+    """Harbor's robot secret rule: 8-128 characters, an uppercase letter, a lowercase letter and a digit."""
+    return (8 <= len(secret) <= 128 and bool(re.search(r"[A-Z]", secret)) and bool(re.search(r"[a-z]", secret))
+            and bool(re.search(r"[0-9]", secret)))
+
+
+def new_secret():
+    while True:
+        secret = secrets.token_urlsafe(24)
+        if valid_secret(secret):
+            return secret
+# ---------------------------------------------------------------- API helpers
+class ApiError(Exception):
+    """An answer in Harbor's error shape: {"errors":[{"code": code, "message": message}]}."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def bad_request(message):
+    return ApiError(400, "BAD_REQUEST", message)
+
+
+def not_found(message):
+    return ApiError(404, "NOT_FOUND", message)
+
+
+def prop_get(key):
+    row = DB.q("SELECT v FROM properties WHERE k=%s", (key,), "one")
+    return json.loads(row[0]) if row else None
+
+
+def prop_put(key, value):
+    DB.q("INSERT INTO properties (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v=EXCLUDED.v",
+         (key, json.dumps(value)), None)
+
+
+def prop_del(key):
+    DB.q("DELETE FROM properties WHERE k=%s", (key,), None)
+
+
+def prop_list(prefix):
+    """{key: value} of the properties whose key starts with prefix (ids after it, numeric order)."""
+    rows = DB.q("SELECT k, v FROM properties WHERE k LIKE %s", (prefix + "%",))
+    return dict(sorted(((k, json.loads(v)) for k, v in rows), key=lambda kv: int(kv[0][len(prefix):] or 0)))
+
+
+def next_id(name):
+    """A sequence kept in properties (seq:<name>): the new resources' ids (registries, GC runs)."""
+    row = DB.q("INSERT INTO properties (k, v) VALUES (%s, '1') ON CONFLICT (k) DO UPDATE "
+               "SET v=(properties.v::bigint + 1)::text RETURNING v", ("seq:" + name,), "one")
+    return int(row[0])
+
+
+def parse_q(query):
+    """Harbor's q=k1=v1,k2=~v2 (exact and fuzzy match; ranges and lists are not read): {k: (op, v)}."""
+    out = {}
+    for cond in ",".join(query.get("q", [])).split(","):
+        key, sep, val = cond.partition("=")
+        if not sep or not key.strip():
+            continue
+        op = "="
+        if val.startswith("~"):
+            op, val = "~", val[1:]
+        out[key.strip()] = (op, val.strip().strip("\"'"))
+    return out
+
+
+def q_match(cond, value):
+    op, want = cond
+    return want in str(value) if op == "~" else str(value) == want
+
+
+def page_args(query):
+    """(page, page_size) from the query, as the swagger's page/pageSize parameters (page_size at most 100)."""
+    vals = {}
+    for name, default in (("page", 1), ("page_size", 10)):
+        raw = (query.get(name) or [""])[0]
+        try:
+            vals[name] = int(raw) if raw != "" else default
+        except ValueError:
+            raise bad_request(f"{name} in query must be of type int64: \"{raw}\"") from None
+    if vals["page_size"] > 100:
+        raise bad_request("page_size in query should be less than or equal to 100")
+    return max(1, vals["page"]), (vals["page_size"] if vals["page_size"] > 0 else 10)
+
+
+def iso(ts):
+    """A datetime (naive UTC, from PostgreSQL) or epoch seconds as Harbor prints times."""
+    if isinstance(ts, (int, float)):
+        ts = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+           "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+BOOL_META = ("public", "enable_content_trust", "enable_content_trust_cosign", "prevent_vul", "auto_scan",
+             "reuse_sys_cve_allowlist", "auto_sbom_generation")
+SEVERITIES = ("none", "low", "medium", "high", "critical")
+# GET /replication/adapters (Harbor v2.15's registry types); PROXY_TYPES may back a proxy cache project
+ADAPTERS = ["ali-acr", "aws-ecr", "azure-acr", "docker-hub", "docker-registry", "dtr", "github-ghcr", "gitlab",
+            "google-gcr", "harbor", "huawei-SWR", "jfrog-artifactory", "quay", "tencent-tcr", "volcengine-cr"]
+PROXY_TYPES = {"aws-ecr", "azure-acr", "docker-hub", "docker-registry", "github-ghcr", "google-gcr", "harbor",
+               "jfrog-artifactory", "quay"}
+
+
+def project_metadata(meta):
+    """ProjectMetadata -> the stored strings, checked as Harbor's project handler does."""
+    out = {}
+    for key, value in (meta or {}).items():
+        if value is None:
+            continue
+        if key in BOOL_META:
+            if value not in GO_BOOL:
+                raise bad_request(f'failed to parse {value} to bool: strconv.ParseBool: parsing "{value}": '
+                                  "invalid syntax")
+            out[key] = "true" if GO_BOOL[value] else "false"
+        elif key == "severity":
+            if str(value).lower() not in SEVERITIES:
+                raise bad_request(f"invalid severity {value}")
+            out[key] = str(value).lower()
+        elif key in ("retention_id", "proxy_speed_kb"):
+            out[key] = str(value)
+    return out
+
+
+def reachable(url, timeout=2.0):
+    """registries/ping: the URL's host resolves and its port accepts a TCP connection within `timeout`."""
+    u = urllib.parse.urlparse(url or "")
+    if u.scheme not in ("http", "https") or not u.hostname:
+        return False
+    try:
+        port = u.port or (443 if u.scheme == "https" else 80)
+    except ValueError:
+        return False
+    result = []
+
+    def probe():
+        try:
+            socket.create_connection((u.hostname, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            pass
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)  # DNS has no timeout of its own: the thread may go on, the answer does not wait
+    return bool(result)
+
+
+# GC runs are simulated: Pending for GC_PENDING s, Running until GC_DONE s, then Success (nothing is deleted)
+GC_PENDING, GC_DONE = 1.0, 3.0
+GC_CRON = {"Hourly": "0 0 * * * *", "Daily": "0 0 0 * * *", "Weekly": "0 0 0 * * 0"}
+
+
+def gc_status(run):
+    if run.get("stopped"):
+        return "Stopped"
+    age = time.time() - run["created"]
+    return "Pending" if age < GC_PENDING else "Running" if age < GC_DONE else "Success"
+
+
+def check_cron(cron):
+    """Harbor's crons have 6 fields (seconds first)."""
+    fields = (cron or "").split()
+    if len(fields) != 6 or not all(re.match(r"^[0-9*/,?LW#A-Za-z-]+$", f) for f in fields):
+        raise bad_request(f"invalid cron expression {cron!r}: a 6 field cron (second minute hour day month "
+                          "weekday) is needed")
 
 
 # ---------------------------------------------------------------- tokens
@@ -348,9 +528,10 @@ def token_ttl():
 
 
 def project_row(name):
+    """(project_id, name, owner_id, creation_time, update_time, public 'true'/'false', registry_id) or None."""
     row = DB.q("SELECT p.project_id, p.name, p.owner_id, p.creation_time, p.update_time, "
                "coalesce((SELECT value FROM project_metadata m WHERE m.project_id=p.project_id AND m.name='public'),"
-               " 'false') FROM project p WHERE p.name=%s AND NOT p.deleted", (name,), "one")
+               " 'false'), p.registry_id FROM project p WHERE p.name=%s AND NOT p.deleted", (name,), "one")
     return row
 
 
@@ -682,6 +863,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # Harbor's read-only middleware: after the credentials check, before the registry
             if not self.wait_ready():
                 return
+            m = re.match(r"^/v2/([^/]+)/.+/(blobs/uploads|manifests)/", urllib.parse.urlsplit(self.path).path)
+            if self.command in ("POST", "PUT", "PATCH") and m:
+                prow = project_row(m.group(1))
+                if prow and prow[6]:
+                    for _ in ChunkedReader(self.rfile, self.headers):
+                        pass
+                    return self.error(403, "DENIED", f"can not push artifact to a proxy project: {m.group(1)}",
+                                      {"Docker-Distribution-Api-Version": "registry/2.0"})
             if read_only():
                 for _ in ChunkedReader(self.rfile, self.headers):
                     pass
@@ -738,6 +927,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             conn.close()
 
     # -------------------------------------------------- API
+    # -------------------------------------------------- API
     def api(self, path):
         method = self.command
         if path == "/ping" and method in ("GET", "HEAD"):
@@ -754,6 +944,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             log(f"refused in read-only mode: {method} /api/v2.0{path}")
             return self.error(403, "DENIED", READ_ONLY_MESSAGE)
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            return self.api_route(path, method, user, body, query)
+        except ApiError as exc:
+            return self.error(exc.status, exc.code, exc.message)
+        except apischema.Invalid as exc:
+            return self.error(400, "BAD_REQUEST", str(exc))
+
+    def api_route(self, path, method, user, body, query):
         if path == "/systeminfo" and method == "GET":
             cfg = configs()
             info = {"auth_mode": cfg["auth_mode"], "primary_auth_mode": cfg["primary_auth_mode"],
@@ -777,132 +975,243 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if m and method == "PUT":
             return self.change_password(user, int(m.group(1)), body)
         if path == "/projects":
-            if method in ("GET", "HEAD") and "project_name" in query and method == "HEAD":
+            if method == "HEAD" and "project_name" in query:
                 return self.send_json(200 if project_row(query["project_name"][0]) else 404, None)
             if method == "GET":
                 return self.list_projects(user, query)
             if method == "POST":
                 return self.create_project(user, body)
+            raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
         m = re.match(r"^/projects/([^/]+)$", path)
         if m:
             return self.one_project(user, urllib.parse.unquote(m.group(1)), method, body)
+        m = re.match(r"^/projects/([^/]+)/(repositories|_deletable|summary)$", path)
+        if m and method == "GET":
+            return self.project_sub(user, urllib.parse.unquote(m.group(1)), m.group(2), query)
         if path == "/configurations":
             return self.configurations(user, method, body)
         if path == "/robots" or path.startswith("/robots/"):
             return self.robots(user, method, path, body, query)
-        m = re.match(r"^/projects/([^/]+)/repositories$", path)
-        if m and method == "GET":
-            return self.list_repositories(user, urllib.parse.unquote(m.group(1)))
+        if path == "/quotas" or path.startswith("/quotas/"):
+            return self.quotas(user, method, path, body, query)
+        if path == "/registries" or path.startswith("/registries/"):
+            return self.registries(user, method, path, body, query)
+        if path == "/replication/adapters" and method == "GET":
+            self.need_admin(user)
+            return self.send_json(200, ADAPTERS)
+        if path == "/system/gc" or path.startswith("/system/gc/"):
+            return self.gc(user, method, path, body, query)
         return self.error(404, "NOT_FOUND", f"{path} not found")
 
-    def configurations(self, user, method, body):
+    # -------------------------------------------------- API helpers
+    @staticmethod
+    def need_admin(user):
         if not user:
-            return self.error(401, "UNAUTHORIZED", "unauthorized")
+            raise ApiError(401, "UNAUTHORIZED", "unauthorized")
         if not user["sysadmin"]:
-            return self.error(403, "FORBIDDEN", "forbidden")
+            raise ApiError(403, "FORBIDDEN", "forbidden")
+
+    @staticmethod
+    def checked(body, path, method):
+        """The request body, checked against the swagger operation's body schema (400 when it does not fit)."""
+        return apischema.check_body(body, path, method)
+
+    def send_page(self, items, query, path):
+        """One page of items with X-Total-Count and Link (rel prev/next), as Harbor's list endpoints."""
+        page, size = page_args(query)
+        total = len(items)
+        links = []
+        others = [(k, v) for k, vs in query.items() if k not in ("page", "page_size") for v in vs]
+        for rel, p in (("prev", page - 1), ("next", page + 1)):
+            if (rel == "prev" and p >= 1 and total > 0) or (rel == "next" and (p - 1) * size < total):
+                qs = urllib.parse.urlencode(others + [("page", p), ("page_size", size)])
+                links.append(f'</api/v2.0{path}?{qs}>; rel="{rel}"')
+        headers = {"X-Total-Count": str(total)}
+        if links:
+            headers["Link"] = " , ".join(links)
+        return self.send_json(200, items[(page - 1) * size: page * size], headers)
+
+    def resolve_project(self, ref):
+        """project_row of a name or id (ids unless X-Is-Resource-Name: true), or None."""
+        if ref.isdigit() and self.headers.get("X-Is-Resource-Name", "").lower() != "true":
+            row = DB.q("SELECT name FROM project WHERE project_id=%s AND NOT deleted", (int(ref),), "one")
+            return project_row(row[0]) if row else None
+        return project_row(ref)
+
+    # -------------------------------------------------- configurations
+    def configurations(self, user, method, body):
+        self.need_admin(user)
+        put_types, resp_types = apischema.config_types()
         if method == "GET":
-            return self.send_json(200, {k: {"value": v, "editable": True} for k, v in configs().items()})
+            cfg = configs()
+            out = {}
+            for key, kind in resp_types.items():
+                if key in WRITE_ONLY_CONFIGS:
+                    continue
+                if kind == "object":  # scan_all_policy: not a {value, editable} item
+                    out[key] = cfg.get(key) or {"type": "none", "parameter": {"daily_time": 0}}
+                    continue
+                value = cfg.get(key, {"boolean": False, "integer": 0}.get(kind, ""))
+                out[key] = {"value": value, "editable": True}
+            return self.send_json(200, out)
         if method != "PUT":
-            return self.error(405, "METHOD_NOT_ALLOWED", "method not allowed")
-        try:
-            req = json.loads(body or b"{}")
-            assert isinstance(req, dict)
-        except (ValueError, AssertionError):
-            return self.error(400, "BAD_REQUEST", "invalid JSON")
-        unknown = [k for k in req if k not in CONFIG_DEFAULTS and k not in SECRET_CONFIGS]
+            raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
+        req = self.checked(body, "/configurations", "PUT")
+        if not isinstance(req, dict):
+            raise bad_request('parsing configurations body from "" failed, because json: cannot unmarshal '
+                              f"{apischema.json_kind(req)} into Go value of type models.Configurations")
+        unknown = sorted(k for k in req if k not in put_types)
         if unknown:
-            return self.error(400, "BAD_REQUEST", f"unknown configuration items: {', '.join(unknown)}")
-        if req.get("auth_mode", "db_auth") not in ("db_auth", "ldap_auth", "uaa_auth", "http_auth", "oidc_auth"):
-            return self.error(400, "BAD_REQUEST", f"invalid auth_mode {req['auth_mode']}")
-        if req.get("project_creation_restriction", "everyone") not in ("everyone", "adminonly"):
-            return self.error(400, "BAD_REQUEST", "project_creation_restriction must be everyone or adminonly")
+            raise bad_request(f"unknown configuration item(s): {', '.join(unknown)} (not in Harbor's Configurations)")
+        if req.get("auth_mode") not in (None, "db_auth", "ldap_auth", "uaa_auth", "http_auth", "oidc_auth"):
+            raise bad_request(f"invalid auth_mode {req['auth_mode']}")
+        if req.get("project_creation_restriction") not in (None, "everyone", "adminonly"):
+            raise bad_request("project_creation_restriction must be everyone or adminonly")
+        for key in ("token_expiration", "robot_token_duration", "session_timeout"):
+            if req.get(key) is not None and req[key] <= 0:
+                raise bad_request(f"{key} must be a positive integer")
         for k, v in req.items():
+            if v is None:
+                continue
             DB.q("INSERT INTO properties (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v=EXCLUDED.v",
                  ("cfg:" + k, json.dumps(v)), None)
         READ_ONLY["at"] = 0.0  # the next write sees a read_only change at once
         audit(user, "update", "configuration", ",".join(sorted(req)))
         return self.send_json(200, None)
 
+    # -------------------------------------------------- robots
+    ROBOT_COLS = "id, name, description, level, duration, expires_at, disabled, permissions, creation_time, " \
+                 "update_time, project_id"
+
     @staticmethod
     def robot_json(row):
         return {"id": row[0], "name": row[1], "description": row[2], "level": row[3],
                 "duration": row[4], "expires_at": row[5], "disable": row[6], "editable": True,
-                "permissions": json.loads(row[7] or "[]"),
-                "creation_time": row[8].isoformat() + "Z", "update_time": row[9].isoformat() + "Z"}
+                "permissions": json.loads(row[7] or "[]"), "creator_type": "local", "creator_ref": 1,
+                "creation_time": iso(row[8]), "update_time": iso(row[9])}
+
+    @staticmethod
+    def robot_checks(level, duration, perms, secret=None):
+        """Harbor's robot handler checks (after the swagger's)."""
+        if level not in ("system", "project"):
+            raise bad_request(f"bad request error level input: {level}")
+        if duration is None or duration == 0 or duration < -1:
+            raise bad_request(f"bad request error duration input: {duration or 0}, duration must be either "
+                              "-1(Never) or a positive integer")
+        if not perms:
+            raise bad_request("bad request empty permission")
+        for perm in perms:
+            if not perm.get("access"):
+                raise bad_request("bad request empty access")
+            if perm.get("kind") not in ("system", "project"):
+                raise bad_request(f"bad request permission kind {perm.get('kind')}")
+        if level == "project" and (len(perms) != 1 or perms[0].get("kind") != "project"):
+            raise bad_request("bad request permission: a project robot has exactly one project permission")
+        if secret is not None and not valid_secret(secret):
+            raise bad_request("the secret must be 8-128 characters long with at least 1 uppercase letter, "
+                              "1 lowercase letter and 1 number")
 
     def robots(self, user, method, path, body, query):
-        if not user:
-            return self.error(401, "UNAUTHORIZED", "unauthorized")
-        if not user["sysadmin"]:
-            return self.error(403, "FORBIDDEN", "forbidden")
-        cols = "id, name, description, level, duration, expires_at, disabled, permissions, creation_time, update_time"
+        self.need_admin(user)
+        cols = self.ROBOT_COLS
         if path == "/robots" and method == "GET":
             rows = DB.q(f"SELECT {cols} FROM robot ORDER BY id")
-            return self.send_json(200, [self.robot_json(r) for r in rows], {"X-Total-Count": str(len(rows))})
+            prefix = robot_prefix()
+            for key, cond in parse_q(query).items():
+                k = key.lower()
+                if k == "level":
+                    rows = [r for r in rows if q_match(cond, r[3])]
+                elif k in ("projectid", "project_id"):
+                    rows = [r for r in rows if q_match(cond, r[10])]
+                elif k == "name":
+                    rows = [r for r in rows if q_match(cond, r[1][len(prefix):] if r[1].startswith(prefix) else r[1])]
+                elif k == "id":
+                    rows = [r for r in rows if q_match(cond, r[0])]
+            return self.send_page([self.robot_json(r) for r in rows], query, "/robots")
         if path == "/robots" and method == "POST":
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                return self.error(400, "BAD_REQUEST", "invalid JSON")
-            name, level = req.get("name") or "", req.get("level") or "system"
-            perms = req.get("permissions") or []
-            if not re.match(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", name) or level not in ("system", "project"):
-                return self.error(400, "BAD_REQUEST", "invalid robot name or level")
+            req = self.checked(body, "/robots", "POST") or {}
+            name, level, perms = req.get("name") or "", req.get("level") or "", req.get("permissions") or []
+            if not PROJECT_NAME_RE.match(name):
+                raise bad_request("robot name is not in lower case or contains illegal characters")
+            self.robot_checks(level, req.get("duration"), perms, req.get("secret") or None)
+            project_id = 0
             if level == "project":
-                if len(perms) != 1 or perms[0].get("kind") != "project":
-                    return self.error(400, "BAD_REQUEST", "a project robot needs exactly one project permission")
-                full = f"{robot_prefix()}{perms[0].get('namespace')}+{name}"
+                prow = project_row(perms[0].get("namespace") or "")
+                if not prow:
+                    raise not_found(f"project {perms[0].get('namespace')} not found")
+                project_id = prow[0]
+                full = f"{robot_prefix()}{prow[1]}+{name}"
             else:
+                for perm in perms:
+                    ns = perm.get("namespace")
+                    if perm["kind"] == "project" and ns != "*" and not project_row(ns or ""):
+                        raise not_found(f"project {ns} not found")
                 full = f"{robot_prefix()}{name}"
-            duration = int(req.get("duration", -1) or -1)
-            if duration == 0 or duration < -1:
-                return self.error(400, "BAD_REQUEST", "duration must be either -1(Never) or a positive integer")
+            duration = req["duration"]
             expires = -1 if duration == -1 else int(time.time()) + duration * 86400
-            secret = req.get("secret") or secrets.token_urlsafe(24)
+            secret = req.get("secret") or new_secret()
             salt = secrets.token_hex(16)
             if DB.q("SELECT 1 FROM robot WHERE name=%s", (full,), "one"):
-                return self.error(409, "CONFLICT", f"robot account {full} already exists")
-            row = DB.q("INSERT INTO robot (name, description, secret, salt, level, duration, expires_at, disabled, "
-                       "permissions) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, creation_time",
-                       (full, req.get("description") or "", hash_password(secret, salt), salt, level, duration,
-                        expires, bool(req.get("disable")), json.dumps(perms)), "one")
+                raise ApiError(409, "CONFLICT", f"robot account {full} already exists")
+            # as Harbor: a new robot is always enabled (disable applies with PUT)
+            row = DB.q("INSERT INTO robot (name, description, secret, salt, level, project_id, duration, expires_at, "
+                       "disabled, permissions) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, %s) "
+                       "RETURNING id, creation_time",
+                       (full, req.get("description") or "", hash_password(secret, salt), salt, level, project_id,
+                        duration, expires, json.dumps(perms)), "one")
             audit(user, "create", "robot", full)
             return self.send_json(201, {"id": row[0], "name": full, "secret": secret,
-                                        "creation_time": row[1].isoformat() + "Z", "expires_at": expires},
+                                        "creation_time": iso(row[1]), "expires_at": expires},
                                   {"Location": f"/api/v2.0/robots/{row[0]}"})
         m = re.match(r"^/robots/(\d+)$", path)
         if not m:
-            return self.error(404, "NOT_FOUND", f"{path} not found")
+            raise not_found(f"{path} not found")
         rid = int(m.group(1))
         row = DB.q(f"SELECT {cols} FROM robot WHERE id=%s", (rid,), "one")
         if not row:
-            return self.error(404, "NOT_FOUND", f"robot {rid} not found")
+            raise not_found(f"robot {rid} not found")
         if method == "GET":
             return self.send_json(200, self.robot_json(row))
         if method == "DELETE":
             DB.q("DELETE FROM robot WHERE id=%s", (rid,), None)
             audit(user, "delete", "robot", row[1])
             return self.send_json(200, None)
-        if method == "PATCH":  # refresh the secret
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                return self.error(400, "BAD_REQUEST", "invalid JSON")
-            secret = req.get("secret") or secrets.token_urlsafe(24)
+        if method == "PATCH":  # refresh the secret: the given one, else a new one
+            req = self.checked(body, "/robots/{robot_id}", "PATCH") or {}
+            secret = req.get("secret") or None
+            if secret is not None and not valid_secret(secret):
+                raise bad_request("the secret must be 8-128 characters long with at least 1 uppercase letter, "
+                                  "1 lowercase letter and 1 number")
+            secret = secret or new_secret()
             salt = secrets.token_hex(16)
             DB.q("UPDATE robot SET secret=%s, salt=%s, update_time=now() WHERE id=%s",
                  (hash_password(secret, salt), salt, rid), None)
             return self.send_json(200, {"secret": secret})
         if method == "PUT":
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                return self.error(400, "BAD_REQUEST", "invalid JSON")
-            DB.q("UPDATE robot SET description=%s, disabled=%s, permissions=%s, update_time=now() WHERE id=%s",
-                 (req.get("description", row[2]) or "", bool(req.get("disable", row[6])),
-                  json.dumps(req.get("permissions", json.loads(row[7] or "[]"))), rid), None)
+            req = self.checked(body, "/robots/{robot_id}", "PUT") or {}
+            if req.get("name") != row[1] or req.get("level") != row[3]:
+                raise bad_request("cannot update the level or name of robot")
+            perms = req.get("permissions")
+            if perms is None:
+                perms = json.loads(row[7] or "[]")
+            duration = req.get("duration") if req.get("duration") is not None else row[4]
+            self.robot_checks(row[3], duration, perms)
+            if row[3] == "project":
+                prow = DB.q("SELECT name FROM project WHERE project_id=%s", (row[10],), "one")
+                if not prow or perms[0].get("namespace") != prow[0]:
+                    raise bad_request("bad request permission: a project robot has permissions on its own "
+                                      "project only")
+            expires = row[5]
+            if duration != row[4]:
+                created = row[8].replace(tzinfo=timezone.utc).timestamp()
+                expires = -1 if duration == -1 else int(created) + duration * 86400
+            DB.q("UPDATE robot SET description=%s, disabled=%s, permissions=%s, duration=%s, expires_at=%s, "
+                 "update_time=now() WHERE id=%s",
+                 (req.get("description") if req.get("description") is not None else row[2],
+                  bool(req.get("disable")), json.dumps(perms), duration, expires, rid), None)
+            audit(user, "update", "robot", row[1])
             return self.send_json(200, None)
-        return self.error(405, "METHOD_NOT_ALLOWED", "method not allowed")
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
 
     def user_json(self, username):
         row = DB.q("SELECT user_id, username, email, realname, comment, sysadmin_flag, creation_time, update_time "
@@ -937,121 +1246,414 @@ class Handler(http.server.BaseHTTPRequestHandler):
         audit(user, "update", "user", row[0])
         return self.send_json(200, None)
 
+
+    # -------------------------------------------------- projects
     @staticmethod
-    def project_json(row, user):
-        return {"project_id": row[0], "name": row[1], "owner_id": row[2], "owner_name": "admin",
-                "registry_id": 0, "deleted": False, "togglable": bool(user and user["sysadmin"]),
-                "creation_time": row[3].isoformat() + "Z", "update_time": row[4].isoformat() + "Z",
-                "current_user_role_id": 1 if user and user["sysadmin"] else 0,
-                "current_user_role_ids": [1] if user and user["sysadmin"] else None,
-                "repo_count": 0, "metadata": {"public": row[5]},
-                "cve_allowlist": {"id": 0, "project_id": row[0], "items": [], "creation_time": "0001-01-01T00:00:00.000Z",
-                                  "update_time": "0001-01-01T00:00:00.000Z"}}
+    def project_json(row, user, meta, quota=None):
+        out = {"project_id": row[0], "name": row[1], "owner_id": row[2], "owner_name": "admin",
+               "registry_id": row[6] or 0, "deleted": False, "togglable": bool(user and user["sysadmin"]),
+               "creation_time": iso(row[3]), "update_time": iso(row[4]),
+               "current_user_role_id": 1 if user and user["sysadmin"] else 0,
+               "current_user_role_ids": [1] if user and user["sysadmin"] else None,
+               "repo_count": 0, "metadata": dict(meta, public=row[5]),
+               "cve_allowlist": {"id": 0, "project_id": row[0], "items": [],
+                                 "creation_time": "0001-01-01T00:00:00.000Z", "update_time": "0001-01-01T00:00:00.000Z"}}
+        return out
+
+    @staticmethod
+    def all_metadata():
+        meta = {}
+        for pid, name, value in DB.q("SELECT project_id, name, value FROM project_metadata"):
+            meta.setdefault(pid, {})[name] = value
+        return meta
 
     def list_projects(self, user, query):
         rows = DB.q("SELECT p.project_id, p.name, p.owner_id, p.creation_time, p.update_time, "
                     "coalesce((SELECT value FROM project_metadata m WHERE m.project_id=p.project_id AND "
-                    "m.name='public'), 'false') FROM project p WHERE NOT p.deleted ORDER BY p.name")
+                    "m.name='public'), 'false'), p.registry_id FROM project p WHERE NOT p.deleted ORDER BY p.name")
         if not (user and user["sysadmin"]):
             rows = [r for r in rows if r[5] == "true"]
         if "name" in query:
             rows = [r for r in rows if query["name"][0] in r[1]]
-        for cond in ",".join(query.get("q", [])).split(","):  # Harbor's q=name=x / name=~x / public=true
-            key, _, val = cond.partition("=")
-            if key == "name" and val.startswith("~"):
-                rows = [r for r in rows if val[1:] in r[1]]
-            elif key == "name" and val:
-                rows = [r for r in rows if r[1] == val]
-            elif key == "public" and val:
-                rows = [r for r in rows if (r[5] == "true") == (val.lower() == "true")]
+        for key, cond in parse_q(query).items():  # Harbor's q=name=x / name=~x / public=true / registry_id=1
+            if key == "name":
+                rows = [r for r in rows if q_match(cond, r[1])]
+            elif key == "public":
+                rows = [r for r in rows if (r[5] == "true") == (cond[1].lower() == "true")]
+            elif key in ("project_id", "registry_id"):
+                rows = [r for r in rows if q_match(cond, r[0] if key == "project_id" else r[6])]
         if "public" in query:
             want = query["public"][0].lower() == "true"
             rows = [r for r in rows if (r[5] == "true") == want]
-        total = len(rows)
-        page = max(1, int((query.get("page") or ["1"])[0] or 1))
-        size = max(1, min(100, int((query.get("page_size") or ["10"])[0] or 10)))
-        rows = rows[(page - 1) * size: page * size]
-        self.send_json(200, [self.project_json(r, user) for r in rows], {"X-Total-Count": str(total)})
+        meta = self.all_metadata()
+        self.send_page([self.project_json(r, user, meta.get(r[0], {})) for r in rows], query, "/projects")
 
     def create_project(self, user, body):
         if not user:
-            return self.error(401, "UNAUTHORIZED", "unauthorized")
+            raise ApiError(401, "UNAUTHORIZED", "unauthorized")
         if "robot_id" in user:
-            return self.error(403, "FORBIDDEN", "forbidden")
-        try:
-            req = json.loads(body or b"{}")
-        except ValueError:
-            return self.error(400, "BAD_REQUEST", "invalid JSON")
+            raise ApiError(403, "FORBIDDEN", "forbidden")
+        req = self.checked(body, "/projects", "POST") or {}
         name = req.get("project_name") or ""
         if not (1 <= len(name) <= 255 and PROJECT_NAME_RE.match(name)):
-            return self.error(400, "BAD_REQUEST", f"project name {name!r} is invalid")
-        public = str((req.get("metadata") or {}).get("public", req.get("public", False))).lower() == "true"
+            raise bad_request(f"project name {name!r} is invalid: lowercase letters, digits and ._- "
+                              "(not first or last), 1-255 characters")
+        meta = project_metadata(req.get("metadata"))
+        if "public" not in meta:
+            meta["public"] = "true" if req.get("public") else "false"
+        limit = req.get("storage_limit")
+        if limit is not None and (limit == 0 or limit < -1):
+            raise bad_request(f"invalid storage_limit {limit}: -1 (unlimited) or a positive number of bytes")
+        registry_id = req.get("registry_id") or 0
+        if registry_id:
+            reg = prop_get(f"registry:{registry_id}")
+            if not reg:
+                raise bad_request(f"registry {registry_id} not found")
+            if reg["type"] not in PROXY_TYPES:
+                raise bad_request(f"unsupported registry type {reg['type']}: it cannot back a proxy cache project")
+            meta.pop("enable_content_trust", None)
+            meta.pop("enable_content_trust_cosign", None)
         conn = db_connect()
         try:
             with conn:
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1 FROM project WHERE name=%s", (name,))
                     if cur.fetchone():
-                        return self.error(409, "CONFLICT", f"The project named {name} already exists")
-                    cur.execute("INSERT INTO project (owner_id, name) VALUES (%s, %s) RETURNING project_id",
-                                (user["user_id"], name))
+                        raise ApiError(409, "CONFLICT", f"The project named {name} already exists")
+                    cur.execute("INSERT INTO project (owner_id, name, registry_id) VALUES (%s, %s, %s) "
+                                "RETURNING project_id", (user["user_id"], name, registry_id))
                     pid = cur.fetchone()[0]
-                    cur.execute("INSERT INTO project_metadata (project_id, name, value) VALUES (%s, 'public', %s)",
-                                (pid, "true" if public else "false"))
+                    for k, v in meta.items():
+                        cur.execute("INSERT INTO project_metadata (project_id, name, value) VALUES (%s, %s, %s)",
+                                    (pid, k, v))
         finally:
             conn.close()
+        cfg = configs()
+        if cfg.get("quota_per_project_enable", True):
+            hard = limit if limit is not None else cfg.get("storage_per_project", -1)
+            stamp = now_iso()
+            prop_put(f"quota:{pid}", {"hard": hard, "creation_time": stamp, "update_time": stamp})
         audit(user, "create", "project", name)
-        self.send_json(201, None, {"Location": f"/api/v2.0/projects/{pid}"})
+        by_name = self.headers.get("X-Resource-Name-In-Location", "").lower() == "true"
+        self.send_json(201, None, {"Location": f"/api/v2.0/projects/{name if by_name else pid}"})
+
+    @staticmethod
+    def project_repositories(project):
+        """The project's repositories in the registry's catalog (pages of 1000: distribution's maximum)."""
+        tok = SIGNER.token("admin", [{"type": "registry", "name": "catalog", "actions": ["*"]}])
+        u = urllib.parse.urlparse(REGISTRY_URL)
+        repos, path = [], "/v2/_catalog?n=1000"
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
+        try:
+            while path:
+                conn.request("GET", path, headers={"Authorization": "Bearer " + tok})
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"registry catalog: HTTP {resp.status} {data[:200]!r}")
+                repos += json.loads(data or b"{}").get("repositories") or []
+                m = re.match(r"^<([^>]+)>", resp.getheader("Link") or "")
+                path = urllib.parse.urlsplit(m.group(1))._replace(scheme="", netloc="").geturl() if m else None
+        finally:
+            conn.close()
+        return [r for r in repos if r.startswith(project + "/")]
 
     def one_project(self, user, ref, method, body):
-        if ref.isdigit() and self.headers.get("X-Is-Resource-Name", "").lower() != "true":
-            row = DB.q("SELECT name FROM project WHERE project_id=%s AND NOT deleted", (int(ref),), "one")
-            name = row[0] if row else None
-        else:
-            name = ref
-        row = project_row(name) if name else None
+        row = self.resolve_project(ref)
         if not row or (row[5] != "true" and not (user and user["sysadmin"])):
             if not user and method != "GET":
-                return self.error(401, "UNAUTHORIZED", "unauthorized")
-            return self.error(404, "NOT_FOUND", f"project {ref} not found")
+                raise ApiError(401, "UNAUTHORIZED", "unauthorized")
+            raise not_found(f"project {ref} not found")
         if method in ("GET", "HEAD"):
-            return self.send_json(200, self.project_json(row, user))
+            meta = dict(DB.q("SELECT name, value FROM project_metadata WHERE project_id=%s", (row[0],)))
+            return self.send_json(200, self.project_json(row, user, meta))
         if not (user and user["sysadmin"]):
-            return self.error(401 if not user else 403, "UNAUTHORIZED" if not user else "FORBIDDEN", "forbidden")
+            raise ApiError(401 if not user else 403, "UNAUTHORIZED" if not user else "FORBIDDEN", "forbidden")
         if method == "DELETE":
+            if self.project_repositories(row[1]):
+                raise ApiError(412, "PRECONDITION", "the project contains repositories, can not be deleted")
             DB.q("DELETE FROM project WHERE project_id=%s", (row[0],), None)
+            prop_del(f"quota:{row[0]}")
             audit(user, "delete", "project", row[1])
             return self.send_json(200, None)
         if method == "PUT":
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                return self.error(400, "BAD_REQUEST", "invalid JSON")
-            public = (req.get("metadata") or {}).get("public")
-            if public is not None:
-                DB.q("INSERT INTO project_metadata (project_id, name, value) VALUES (%s, 'public', %s) "
-                     "ON CONFLICT (project_id, name) DO UPDATE SET value=EXCLUDED.value",
-                     (row[0], "true" if str(public).lower() == "true" else "false"), None)
+            req = self.checked(body, "/projects/{project_name_or_id}", "PUT") or {}
+            meta = project_metadata(req.get("metadata"))
+            if row[6]:
+                meta.pop("enable_content_trust", None)
+                meta.pop("enable_content_trust_cosign", None)
+            for k, v in meta.items():
+                DB.q("INSERT INTO project_metadata (project_id, name, value) VALUES (%s, %s, %s) "
+                     "ON CONFLICT (project_id, name) DO UPDATE SET value=EXCLUDED.value", (row[0], k, v), None)
+            DB.q("UPDATE project SET update_time=now() WHERE project_id=%s", (row[0],), None)
+            audit(user, "update", "project", row[1])
             return self.send_json(200, None)
-        return self.error(405, "METHOD_NOT_ALLOWED", "method not allowed")
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
 
-    def list_repositories(self, user, project):
-        row = project_row(project)
+    def project_sub(self, user, ref, what, query):
+        row = self.resolve_project(ref)
         if not row or (row[5] != "true" and not (user and user["sysadmin"])):
-            return self.error(404, "NOT_FOUND", f"project {project} not found")
-        tok = SIGNER.token("admin", [{"type": "registry", "name": "catalog", "actions": ["*"]}])
-        u = urllib.parse.urlparse(REGISTRY_URL)
-        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
-        try:
-            conn.request("GET", "/v2/_catalog?n=10000", headers={"Authorization": "Bearer " + tok})
-            resp = conn.getresponse()
-            repos = json.loads(resp.read() or b"{}").get("repositories") or []
-        finally:
-            conn.close()
-        repos = [r for r in repos if r.startswith(project + "/")]
-        self.send_json(200, [{"id": i + 1, "project_id": row[0], "name": r, "artifact_count": 0,
-                              "pull_count": 0} for i, r in enumerate(repos)],
-                       {"X-Total-Count": str(len(repos))})
+            raise not_found(f"project {ref} not found")
+        repos = self.project_repositories(row[1])
+        if what == "repositories":
+            return self.send_page([{"id": i + 1, "project_id": row[0], "name": r, "artifact_count": 0,
+                                    "pull_count": 0} for i, r in enumerate(repos)], query, f"/projects/{ref}/repositories")
+        if what == "_deletable":
+            return self.send_json(200, {"deletable": not repos, "message": "the project contains repositories, "
+                                        "can not be deleted" if repos else ""})
+        quota = prop_get(f"quota:{row[0]}")
+        out = {"repo_count": len(repos), "project_admin_count": 1}
+        if quota:
+            out["quota"] = {"hard": {"storage": quota["hard"]}, "used": {"storage": 0}}
+        if row[6]:
+            reg = prop_get(f"registry:{row[6]}")
+            if reg:
+                out["registry"] = self.registry_json(reg)
+        return self.send_json(200, out)
+
+    # -------------------------------------------------- quotas (one per project: id = project id)
+    @staticmethod
+    def quota_json(pid, name, quota):
+        return {"id": pid, "ref": {"id": pid, "name": name, "owner_name": "admin"},
+                "hard": {"storage": quota["hard"]}, "used": {"storage": 0},
+                "creation_time": quota["creation_time"], "update_time": quota["update_time"]}
+
+    def quotas(self, user, method, path, body, query):
+        self.need_admin(user)
+        projects = DB.q("SELECT project_id, name, creation_time FROM project WHERE NOT deleted ORDER BY project_id")
+        names = {r[0]: r[1] for r in projects}
+        stored = {int(k[6:]): q for k, q in prop_list("quota:").items()}
+        if configs().get("quota_per_project_enable", True):
+            for pid, _, created in projects:  # projects made before quotas were kept (library): unlimited
+                stored.setdefault(pid, {"hard": -1, "creation_time": iso(created), "update_time": iso(created)})
+        items = [(pid, q) for pid, q in sorted(stored.items()) if pid in names]
+        if path == "/quotas" and method == "GET":
+            ref = (query.get("reference") or [""])[0]
+            ref_id = (query.get("reference_id") or [""])[0]
+            if ref and ref != "project":
+                items = []
+            if ref_id:
+                items = [(pid, q) for pid, q in items if str(pid) == ref_id]
+            return self.send_page([self.quota_json(pid, names[pid], q) for pid, q in items], query, "/quotas")
+        m = re.match(r"^/quotas/(\d+)$", path)
+        if not m:
+            raise not_found(f"{path} not found")
+        qid = int(m.group(1))
+        quota = dict(items).get(qid)
+        if quota is None:
+            raise not_found(f"quota {qid} not found")
+        if method == "GET":
+            return self.send_json(200, self.quota_json(qid, names[qid], quota))
+        if method == "PUT":
+            req = self.checked(body, "/quotas/{id}", "PUT") or {}
+            hard = req.get("hard") or {}
+            if not hard:
+                raise bad_request("hard in body is required")
+            for res, value in hard.items():
+                if res != "storage":
+                    raise bad_request(f"resource {res} is not supported (Harbor's project quotas know storage)")
+                if value == 0 or value < -1:
+                    raise bad_request(f"invalid hard limit {value} for storage: -1 (unlimited) or a positive number")
+            quota.update(hard=hard["storage"], update_time=now_iso())
+            prop_put(f"quota:{qid}", quota)
+            audit(user, "update", "quota", names[qid])
+            return self.send_json(200, None)
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
+
+    # -------------------------------------------------- registries (endpoints of replication and proxy cache)
+    @staticmethod
+    def registry_json(reg):
+        cred = dict(reg.get("credential") or {})
+        if cred.get("access_secret"):
+            cred["access_secret"] = "*****"
+        out = {k: reg.get(k) for k in ("id", "name", "url", "type", "insecure", "description", "creation_time",
+                                       "update_time")}
+        out.update(credential=cred, status="unknown")
+        if reg.get("ca_certificate"):
+            out["ca_certificate"] = reg["ca_certificate"]
+        return out
+
+    @staticmethod
+    def registry_checks(reg, rid=None):
+        name = reg.get("name") or ""
+        if not name:
+            raise bad_request("name cannot be empty")
+        if len(name) > 64:
+            raise bad_request("name max length is 64")
+        u = urllib.parse.urlparse(reg.get("url") or "")
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise bad_request(f"invalid URL {reg.get('url') or ''!r}: an http(s) URL is needed")
+        if reg.get("type") not in ADAPTERS:
+            raise bad_request(f"adapter factory for {reg.get('type')} not found")
+        for key, other in prop_list("registry:").items():
+            if other["name"] == name and other["id"] != rid:
+                raise ApiError(409, "CONFLICT", f"registry {name} already exists")
+
+    def registries(self, user, method, path, body, query):
+        self.need_admin(user)
+        if path == "/registries" and method == "GET":
+            regs = list(prop_list("registry:").values())
+            if "name" in query:
+                regs = [r for r in regs if query["name"][0] in r["name"]]
+            for key, cond in parse_q(query).items():
+                if key in ("name", "type", "url", "id"):
+                    regs = [r for r in regs if q_match(cond, r.get(key))]
+            return self.send_page([self.registry_json(r) for r in regs], query, "/registries")
+        if path == "/registries" and method == "POST":
+            req = self.checked(body, "/registries", "POST") or {}
+            cred = req.get("credential") or {}
+            reg = {"name": req.get("name") or "", "url": (req.get("url") or "").rstrip("/"), "type": req.get("type"),
+                   "insecure": bool(req.get("insecure")), "description": req.get("description") or "",
+                   "ca_certificate": req.get("ca_certificate") or None,
+                   "credential": {"type": cred.get("type") or ("basic" if cred.get("access_key") else ""),
+                                  "access_key": cred.get("access_key") or "",
+                                  "access_secret": cred.get("access_secret") or ""}}
+            self.registry_checks(reg)
+            reg["id"] = next_id("registry")
+            reg["creation_time"] = reg["update_time"] = now_iso()
+            prop_put(f"registry:{reg['id']}", reg)
+            audit(user, "create", "registry", reg["name"])
+            return self.send_json(201, None, {"Location": f"/api/v2.0/registries/{reg['id']}"})
+        if path == "/registries/ping" and method == "POST":
+            req = self.checked(body, "/registries/ping", "POST") or {}
+            reg = {}
+            if req.get("id"):
+                reg = prop_get(f"registry:{req['id']}")
+                if not reg:
+                    raise not_found(f"registry {req['id']} not found")
+            url = req.get("url") or reg.get("url")
+            rtype = req.get("type") or reg.get("type")
+            if not url or not rtype:
+                raise bad_request("type and url are required (or the id of a registry)")
+            if rtype not in ADAPTERS:
+                raise bad_request(f"adapter factory for {rtype} not found")
+            if not reachable(url):
+                log(f"registries/ping: {url} unreachable (the stand-in checks the host and port, 2 s)")
+                raise bad_request("the registry is unhealthy")
+            return self.send_json(200, None)
+        m = re.match(r"^/registries/(\d+)$", path)
+        if not m:
+            raise not_found(f"{path} not found")
+        rid = int(m.group(1))
+        reg = prop_get(f"registry:{rid}")
+        if not reg:
+            raise not_found(f"registry {rid} not found")
+        if method == "GET":
+            return self.send_json(200, self.registry_json(reg))
+        if method == "PUT":
+            req = self.checked(body, "/registries/{id}", "PUT") or {}
+            for key in ("name", "description", "insecure", "ca_certificate"):
+                if req.get(key) is not None:
+                    reg[key] = req[key]
+            if req.get("url") is not None:
+                reg["url"] = req["url"].rstrip("/")
+            cred = reg.setdefault("credential", {})
+            for key, ckey in (("credential_type", "type"), ("access_key", "access_key"),
+                              ("access_secret", "access_secret")):
+                if req.get(key) is not None:
+                    cred[ckey] = req[key]
+            self.registry_checks(reg, rid)
+            reg["update_time"] = now_iso()
+            prop_put(f"registry:{rid}", reg)
+            audit(user, "update", "registry", reg["name"])
+            return self.send_json(200, None)
+        if method == "DELETE":
+            used = [r[0] for r in DB.q("SELECT name FROM project WHERE registry_id=%s AND NOT deleted", (rid,))]
+            if used:
+                raise ApiError(412, "PRECONDITION", f"Can't delete the registry {rid}: it is the proxy cache "
+                               f"registry of project(s) {', '.join(sorted(used))}")
+            prop_del(f"registry:{rid}")
+            audit(user, "delete", "registry", reg["name"])
+            return self.send_json(200, None)
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
+
+    # -------------------------------------------------- garbage collection (simulated)
+    @staticmethod
+    def gc_json(gid, run):
+        status = gc_status(run)
+        done = run.get("stopped") or run["created"] + (GC_DONE if status == "Success" else
+                                                       GC_PENDING if status == "Running" else 0)
+        return {"id": gid, "job_name": "GARBAGE_COLLECTION", "job_kind": run.get("kind", "MANUAL"),
+                "job_parameters": json.dumps(run.get("parameters") or {}),
+                "schedule": {"type": run.get("type", "Manual"), "cron": run.get("cron", "")},
+                "job_status": status, "deleted": False,
+                "creation_time": iso(run["created"]), "update_time": iso(done)}
+
+    def gc(self, user, method, path, body, query):
+        self.need_admin(user)
+        if path == "/system/gc/schedule":
+            sched = prop_get("gc:schedule")
+            if method == "GET":
+                if not sched:
+                    return self.send_json(200, {})
+                return self.send_json(200, {"id": 1, "job_name": "GARBAGE_COLLECTION", "job_kind": "SCHEDULE",
+                                            "job_parameters": json.dumps(sched.get("parameters") or {}),
+                                            "schedule": {"type": sched["type"], "cron": sched["cron"]},
+                                            "job_status": "Scheduled", "deleted": False,
+                                            "creation_time": sched["creation_time"],
+                                            "update_time": sched["update_time"]})
+            if method not in ("POST", "PUT"):
+                raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
+            req = self.checked(body, "/system/gc/schedule", method) or {}
+            obj = req.get("schedule") or {}
+            stype = obj.get("type")
+            if not stype:
+                raise bad_request("schedule.type in body is required")
+            params = req.get("parameters") or {}
+            if stype == "Manual":
+                if method == "PUT":
+                    raise bad_request("fail to update GC schedule as wrong schedule type: Manual")
+                runs = prop_list("gc:run:")
+                if any(gc_status(r) in ("Pending", "Running") for r in runs.values()):
+                    raise ApiError(409, "CONFLICT", "a previous GC job is still running, try again later")
+                gid = next_id("gc")
+                prop_put(f"gc:run:{gid}", {"created": time.time(), "type": "Manual", "kind": "MANUAL",
+                                           "parameters": params})
+                log(f"GC run {gid} (simulated: Pending, Running, Success in {GC_DONE:.0f} s, nothing deleted)")
+                return self.send_json(201, None, {"Location": f"/api/v2.0/system/gc/{gid}"})
+            if stype == "None":
+                prop_del("gc:schedule")
+                return self.send_json(201 if method == "POST" else 200, None)
+            if method == "POST" and sched:
+                raise ApiError(409, "CONFLICT", "fail to set schedule for GC: it has a schedule already, "
+                               "update it with PUT")
+            cron = GC_CRON.get(stype) or obj.get("cron") or ""
+            check_cron(cron)
+            stamp = now_iso()
+            prop_put("gc:schedule", {"type": stype, "cron": cron, "parameters": params,
+                                     "creation_time": (sched or {}).get("creation_time", stamp), "update_time": stamp})
+            return self.send_json(201 if method == "POST" else 200, None)
+        if path == "/system/gc" and method == "GET":
+            runs = sorted(prop_list("gc:run:").items(), key=lambda kv: -int(kv[0][7:]))
+            items = [self.gc_json(int(k[7:]), r) for k, r in runs]
+            for key, cond in parse_q(query).items():
+                if key in ("job_status", "job_kind", "id"):
+                    items = [i for i in items if q_match(cond, i[key])]
+            return self.send_page(items, query, "/system/gc")
+        m = re.match(r"^/system/gc/(\d+)(/log)?$", path)
+        if not m:
+            raise not_found(f"{path} not found")
+        gid = int(m.group(1))
+        run = prop_get(f"gc:run:{gid}")
+        if not run:
+            raise not_found(f"GC job {gid} not found")
+        if m.group(2) and method == "GET":
+            lines = [f"{iso(run['created'])} [INFO] stand-in garbage collection (simulated), parameters "
+                     f"{json.dumps(run.get('parameters') or {})}"]
+            if gc_status(run) == "Success":
+                lines.append(f"{iso(run['created'] + GC_DONE)} [INFO] 0 blobs and 0 manifests eligible for deletion, "
+                             "0 bytes freed (nothing is deleted by the stand-in)")
+            return self.send_text(200, "\n".join(lines) + "\n")
+        if m.group(2):
+            raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
+        if method == "GET":
+            return self.send_json(200, self.gc_json(gid, run))
+        if method == "PUT":  # stop
+            if gc_status(run) in ("Pending", "Running"):
+                run["stopped"] = time.time()
+                prop_put(f"gc:run:{gid}", run)
+            return self.send_json(200, None)
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "method not allowed")
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

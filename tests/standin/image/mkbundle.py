@@ -37,6 +37,8 @@ RELEASES = {
     "v2.15.3": ("2.15.0", "valkey-photon", 153, "v2.15.2", "unhealthy-after-migrate"),
 }
 
+SWAGGER_FROM = "v2.15.2"  # reference/<tag>/swagger.yaml, packed as /opt/standin/swagger.yaml into every image
+
 PY = ["python3", "-u"]
 HC = ["CMD", "python3", "/opt/standin/healthcheck.py"]
 
@@ -138,8 +140,8 @@ def rootfs_member(rootfs):
     return digest, cache
 
 
-def app_layer(app_dir):
-    """The stand-in's code as a layer tar (bytes)."""
+def app_layer(app_dir, swagger=None):
+    """The stand-in's code as a layer tar (bytes); core checks request bodies against `swagger`."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         def add_dir(name):
@@ -163,6 +165,8 @@ def app_layer(app_dir):
         for name in sorted(os.listdir(app_dir)):
             if name.endswith(".py"):
                 add_file(f"opt/standin/{name}", os.path.join(app_dir, name), 0o755)
+        if swagger:
+            add_file("opt/standin/swagger.yaml", swagger, 0o644)
         add_file("usr/share/nginx/html/index.html", os.path.join(app_dir, "etc/index.html"), 0o644)
     return buf.getvalue()
 
@@ -250,7 +254,8 @@ def main(rootfs, app_dir, bundle_dir, ref_dir, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.time()
     root_digest, root_gz = rootfs_member(rootfs)
-    app = app_layer(app_dir)
+    # Harbor's API description (the one release the stand-in's API follows)
+    app = app_layer(app_dir, os.path.join(ref_dir, SWAGGER_FROM, "swagger.yaml"))
     app_digest = hashlib.sha256(app).hexdigest()
     app_gz = gz_member([tar_entry(f"{app_digest}/", mode=0o755, kind=tarfile.DIRTYPE),
                         tar_entry(f"{app_digest}/layer.tar", len(app)), app, pad(len(app))], 9)
