@@ -24,7 +24,7 @@ TIMES := $(CACHE)/times.txt
 help:
 	@echo "make setup       venv with pinned tools (requirements.txt) and the collection on ANSIBLE_COLLECTIONS_PATH"
 	@echo "make lab         build (or reuse) the lab VM image and the test artefacts under .cache/"
-	@echo "make lint        yamllint + ansible-lint (production profile)"
+	@echo "make lint        yamllint + ansible-lint (production profile) + changelog + EE definition"
 	@echo "make unit        pytest tests/unit"
 	@echo "make molecule    every molecule scenario (SCENARIO=name for one)"
 	@echo "make test        lint + unit + molecule: what CI runs"
@@ -60,6 +60,12 @@ lint: setup
 	yamllint -s .
 	ansible-lint --offline -q
 	antsibull-changelog lint
+	# execution-environment.yml against ansible-builder's v3 schema, rendered into a
+	# build context (offline, no image); its introspection must read meta/execution-environment.yml.
+	rm -rf $(CACHE)/ee-context
+	ansible-builder create -f execution-environment.yml -c $(CACHE)/ee-context --output-filename Containerfile -v 1 >/dev/null
+	$(VENV)/bin/python $(CACHE)/ee-context/_build/scripts/introspect.py introspect $(CACHE)/collections \
+	  | grep "cryptography.*from collection harbor.deploy" >/dev/null || { echo "lint: EE introspection misses harbor.deploy's requirements"; exit 1; }
 
 unit: setup
 	pytest -q tests/unit tests/conventions
