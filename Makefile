@@ -19,7 +19,7 @@ SCENARIOS ?= $(shell ls -d molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | g
 SCENARIO ?=
 TIMES := $(CACHE)/times.txt
 
-.PHONY: help setup lab artefacts lint unit molecule test demo demo-clean bench bench-backup build clean changelog
+.PHONY: help setup lab artefacts lint unit molecule test demo demo-clean bench bench-backup build clean changelog docs
 
 help:
 	@echo "make setup       venv with pinned tools (requirements.txt) and the collection on ANSIBLE_COLLECTIONS_PATH"
@@ -30,6 +30,7 @@ help:
 	@echo "make test        lint + unit + molecule: what CI runs"
 	@echo "make demo        a local lab VM with Harbor installed by playbooks/site.yml"
 	@echo "make build       ansible-galaxy collection build into build/"
+	@echo "make docs        Markdown docs of every plugin and role into build/docs/ (fails on broken docs)"
 
 $(VENV)/.stamp-%: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ REQ_KEY := $(shell sha256sum requirements.txt | cut -c1-12)
 setup: $(VENV)/.stamp-$(REQ_KEY)
 	mkdir -p $(CACHE)/collections/ansible_collections/harbor
 	ln -sfn $(TOP) $(CACHE)/collections/ansible_collections/harbor/deploy
+
+# Markdown pages of the plugins (ansible-doc) and roles (meta/argument_specs.yml): tools/docs.py.
+docs: setup
+	$(VENV)/bin/python tools/docs.py --dest $(TOP)/build/docs
 
 # The lab image and every heavy artefact the scenarios share, built once per run
 # and cached under .cache/ keyed by their inputs. Their references land in

@@ -19,6 +19,8 @@ Standard library and ansible.module_utils only: this runs on the managed node.
 - For the modules: ``ApiModule`` (a worker's base: module, params, client, fail), ``find_by_name``, ``changed_keys``
   (compare only the keys given), ``finish`` (exit with the diff), ``ensure_absent`` (state=absent with check mode and
   diff), ``wait_until`` (poll with a timeout), and ``SECRET_KEPT``/``SECRET_NEW`` (write-only secrets in a diff).
+- ``get_project`` (a project by its name, or None), with ``project_path`` and ``BY_NAME`` (the header that makes
+  ``/projects/{x}`` take a name rather than an id).
 """
 
 from __future__ import annotations
@@ -345,6 +347,19 @@ def find_by_name(client, path, name, resource=None, key="name"):
     found = [i for i in client.list_all(path, query={"q": "%s=%s" % (key, name)}, resource=resource)
              if i.get(key) == name]
     return found[0] if found else None
+
+
+BY_NAME = {"X-Is-Resource-Name": "true"}  # with it, /projects/{x} takes the project's name rather than its id
+
+
+def project_path(name):
+    """The API path of the project named `name` (send it with the BY_NAME headers)."""
+    return "/projects/%s" % urllib.parse.quote(name, safe="")
+
+
+def get_project(client, name, resource=None):
+    """The project named `name`, as ``GET /projects/{name}`` answers it, or None when Harbor has no such project."""
+    return client.get_or_none(project_path(name), headers=BY_NAME, resource=resource or "project %s" % name)
 
 
 def changed_keys(before, wanted):

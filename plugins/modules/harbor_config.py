@@ -220,11 +220,9 @@ options:
     default: []
 extends_documentation_fragment:
   - harbor.deploy.api
-  - harbor.deploy.attributes
-  - ansible.builtin.action_common_attributes
+  - harbor.deploy.api_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the configuration, sends nothing and reports what would change.
   diff_mode:
@@ -233,7 +231,6 @@ attributes:
       - Before and after are the keys given (not the write-only ones that are not sent); a write-only key that is sent
         shows as V((not shown)) before and V((new, not shown)) after.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: partial
     details: Not when O(update_secrets) lists a key, which is sent and reported as a change every time.
 notes:
@@ -247,35 +244,37 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Only administrators create projects; no self sign-up
-  harbor.deploy.harbor_config:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    settings:
-      project_creation_restriction: adminonly
-      self_registration: false
-      robot_token_duration: 90
+- name: Harbor's configuration, managed from the controller (the connection options set once)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/harbor.deploy.api:
+      api_url: https://harbor.example.com
+      api_password: "{{ harbor_admin_password }}"
+  tasks:
+    - name: Only administrators create projects; no self sign-up
+      harbor.deploy.harbor_config:
+        settings:
+          project_creation_restriction: adminonly
+          self_registration: false
+          robot_token_duration: 90
 
-- name: LDAP authentication, the search password sent on this run
-  harbor.deploy.harbor_config:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    settings:
-      auth_mode: ldap_auth
-      ldap_url: ldaps://ldap.example.com
-      ldap_base_dn: ou=people,dc=example,dc=com
-      ldap_search_dn: cn=harbor,ou=services,dc=example,dc=com
-      ldap_search_password: "{{ ldap_password }}"
-      ldap_uid: uid
-      ldap_scope: 2
-    update_secrets: "{{ ['ldap_search_password'] if rotate_ldap_password | default(false) else [] }}"
+    - name: LDAP authentication, the search password sent on this run
+      harbor.deploy.harbor_config:
+        settings:
+          auth_mode: ldap_auth
+          ldap_url: ldaps://ldap.example.com
+          ldap_base_dn: ou=people,dc=example,dc=com
+          ldap_search_dn: cn=harbor,ou=services,dc=example,dc=com
+          ldap_search_password: "{{ ldap_password }}"
+          ldap_uid: uid
+          ldap_scope: 2
+        update_secrets: "{{ ['ldap_search_password'] if rotate_ldap_password | default(false) else [] }}"
 
-- name: Read-only mode for a maintenance
-  harbor.deploy.harbor_config:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    settings:
-      read_only: true
+    - name: Read-only mode for a maintenance
+      harbor.deploy.harbor_config:
+        settings:
+          read_only: true
 """
 
 RETURN = r"""

@@ -66,11 +66,9 @@ options:
     default: 600
 extends_documentation_fragment:
   - harbor.deploy.api
-  - harbor.deploy.attributes
-  - ansible.builtin.action_common_attributes
+  - harbor.deploy.api_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the schedule and reports what would change; with O(run=true) it reports a change and starts nothing.
   diff_mode:
@@ -79,7 +77,6 @@ attributes:
       - Before and after are the schedule's type, cron, O(delete_untagged) and O(workers); a run is not part of the
         diff.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: partial
     details: The schedule is; O(run=true) starts a garbage collection and reports a change every time.
 notes:
@@ -93,35 +90,35 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Collect garbage every Sunday, untagged artifacts too
-  harbor.deploy.harbor_gc:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    schedule: Weekly
-    delete_untagged: true
-    workers: 2
+- name: Harbor's garbage collection, managed from the controller (the connection options set once)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/harbor.deploy.api:
+      api_url: https://harbor.example.com
+      api_password: "{{ harbor_admin_password }}"
+  tasks:
+    - name: Collect garbage every Sunday, untagged artifacts too
+      harbor.deploy.harbor_gc:
+        schedule: Weekly
+        delete_untagged: true
+        workers: 2
 
-- name: Every day at 02:30
-  harbor.deploy.harbor_gc:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    schedule: Custom
-    cron: "0 30 2 * * *"
+    - name: Every day at 02:30
+      harbor.deploy.harbor_gc:
+        schedule: Custom
+        cron: "0 30 2 * * *"
 
-- name: Collect garbage now, and wait up to 30 minutes for it
-  harbor.deploy.harbor_gc:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    run: true
-    delete_untagged: true
-    wait_timeout: 1800
-  register: gc
+    - name: Collect garbage now, and wait up to 30 minutes for it
+      harbor.deploy.harbor_gc:
+        run: true
+        delete_untagged: true
+        wait_timeout: 1800
+      register: gc
 
-- name: No schedule
-  harbor.deploy.harbor_gc:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    schedule: None
+    - name: No schedule
+      harbor.deploy.harbor_gc:
+        schedule: None
 """
 
 RETURN = r"""

@@ -35,15 +35,13 @@ options:
     elements: str
 extends_documentation_fragment:
   - harbor.deploy.api
-  - harbor.deploy.attributes
-  - ansible.builtin.action_common_attributes
+  - harbor.deploy.api_attributes
 attributes:
   check_mode:
-    support: full
     details: The module only reads; it runs the same in check mode.
-  idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
-    support: full
+  diff_mode:
+    support: none
+    details: The module changes nothing, so it has no diff to show.
 notes:
   - Listings are read page after page to their end.
   - V(robots), V(registries), V(gc_schedule) and V(configurations) need a system administrator; the other readings
@@ -57,29 +55,31 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Harbor's version and health
-  harbor.deploy.harbor_info:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-  register: harbor
+- name: A report on Harbor, read from the controller (the connection options set once)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/harbor.deploy.api:
+      api_url: https://harbor.example.com
+      api_password: "{{ harbor_admin_password }}"
+  tasks:
+    - name: Harbor's version and health (the options of module_defaults suffice)
+      harbor.deploy.harbor_info:
+      register: harbor
 
-- name: Show the version
-  ansible.builtin.debug:
-    msg: "{{ harbor.systeminfo.harbor_version }} is {{ harbor.health.status }}"
+    - name: Show the version
+      ansible.builtin.debug:
+        msg: "{{ harbor.systeminfo.harbor_version }} is {{ harbor.health.status }}"
 
-- name: Two projects and the registry endpoints
-  harbor.deploy.harbor_info:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    gather: [projects, registries]
-    project_names: [platform, dockerhub]
-  register: harbor_state
+    - name: Two projects and the registry endpoints
+      harbor.deploy.harbor_info:
+        gather: [projects, registries]
+        project_names: [platform, dockerhub]
+      register: harbor_state
 
-- name: Everything
-  harbor.deploy.harbor_info:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    gather: all
+    - name: Everything
+      harbor.deploy.harbor_info:
+        gather: all
 """
 
 RETURN = r"""
@@ -130,13 +130,12 @@ configurations:
   sample: {auth_mode: {value: db_auth, editable: true}, read_only: {value: false, editable: true}}
 """
 
-import urllib.parse
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
     ApiModule,
     api_argument_spec,
+    get_project,
     run_module,
 )
 
@@ -151,8 +150,7 @@ class InfoModule(ApiModule):
             return
         result["projects"], result["missing_projects"] = [], []
         for name in names:
-            project = self.client.get_or_none("/projects/%s" % urllib.parse.quote(name, safe=""),
-                                              headers={"X-Is-Resource-Name": "true"}, resource="project %s" % name)
+            project = get_project(self.client, name)
             if project is None:
                 result["missing_projects"].append(name)
             else:

@@ -71,11 +71,9 @@ options:
     type: str
 extends_documentation_fragment:
   - harbor.deploy.api
-  - harbor.deploy.attributes
-  - ansible.builtin.action_common_attributes
+  - harbor.deploy.api_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the project (and the registry endpoint, the quota), sends nothing that changes it, and reports what would
         change.
@@ -83,9 +81,6 @@ attributes:
     support: full
     details:
       - Before and after are the settings the module manages, as Harbor holds them (O(storage_limit) only when given).
-  idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
-    support: full
 notes:
   - The user of O(api_username) needs the right to create projects (or to update this one); Harbor lets only a
     system administrator create a proxy cache project or set a quota.
@@ -99,34 +94,35 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: A private project with a 50 GiB quota, scanned on push
-  harbor.deploy.harbor_project:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    ca_path: /etc/harbor/tls/ca.crt
-    name: platform
-    public: false
-    storage_limit: 50GiB
-    auto_scan: true
-    prevent_vul: true
-    severity: high
+- name: Harbor's projects, managed from the controller (the connection options set once)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/harbor.deploy.api:
+      api_url: https://harbor.example.com
+      api_password: "{{ harbor_admin_password }}"
+      ca_path: "{{ playbook_dir }}/files/harbor-ca.crt"
+  tasks:
+    - name: A private project with a 50 GiB quota, scanned on push
+      harbor.deploy.harbor_project:
+        name: platform
+        public: false
+        storage_limit: 50GiB
+        auto_scan: true
+        prevent_vul: true
+        severity: high
 
-- name: A proxy cache of Docker Hub (the endpoint exists already)
-  harbor.deploy.harbor_project:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: dockerhub
-    public: true
-    registry_name: docker-hub
-    storage_limit: -1
-  delegate_to: localhost
+    - name: A proxy cache of Docker Hub (the endpoint exists already)
+      harbor.deploy.harbor_project:
+        name: dockerhub
+        public: true
+        registry_name: docker-hub
+        storage_limit: -1
 
-- name: Delete a project (it must hold no repository)
-  harbor.deploy.harbor_project:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: scratch
-    state: absent
+    - name: Delete a project (it must hold no repository)
+      harbor.deploy.harbor_project:
+        name: scratch
+        state: absent
 """
 
 RETURN = r"""
@@ -155,20 +151,25 @@ quota:
 
 import decimal
 import re
-import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
+    BY_NAME,
+    ApiModule,
     api_argument_spec,
-    client_from_module,
+    changed_keys,
+    ensure_absent,
+    find_by_name,
+    finish,
+    get_project,
+    project_path,
     run_module,
 )
 
 BOOL_METADATA = ("public", "auto_scan", "prevent_vul", "enable_content_trust", "enable_content_trust_cosign",
                  "auto_sbom_generation")
 METADATA = BOOL_METADATA + ("severity",)
-BY_NAME = {"X-Is-Resource-Name": "true"}
 UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 
 
@@ -213,20 +214,15 @@ def view(project, storage=None):
     return result
 
 
-class ProjectModule:
+class ProjectModule(ApiModule):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.name = module.params["name"]
         self.resource = "project %s" % self.name
-        self.path = "/projects/%s" % urllib.parse.quote(self.name, safe="")
-        self.client = client_from_module(module)
-
-    def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, **extra)
+        self.path = project_path(self.name)
 
     def read(self):
-        return self.client.get_or_none(self.path, headers=BY_NAME, resource=self.resource)
+        return get_project(self.client, self.name, resource=self.resource)
 
     def registry_id(self):
         """The registry endpoint asked for, as an id (None when none was asked)."""
@@ -235,13 +231,11 @@ class ProjectModule:
         name = self.params["registry_name"]
         if name is None:
             return None
-        resource = "registry endpoint %s" % name
-        registries = self.client.list_all("/registries", query={"q": "name=%s" % name}, resource=resource)
-        found = [r for r in registries if r.get("name") == name]
-        if not found:
+        found = find_by_name(self.client, "/registries", name, resource="registry endpoint %s" % name)
+        if found is None:
             self.fail("Harbor has no registry endpoint named %r (create it first): needed as the proxy cache of %s"
                       % (name, self.resource))
-        return found[0]["id"]
+        return found["id"]
 
     def quota(self, project_id):
         quotas = self.client.list_all("/quotas", query={"reference": "project", "reference_id": project_id},
@@ -266,12 +260,8 @@ class ProjectModule:
         result = {"changed": False, "project": current}
 
         if self.params["state"] == "absent":
-            if current is not None:
-                result["changed"] = True
-                if not check:
-                    self.client.delete(self.path, headers=BY_NAME, resource=self.resource)
-                    result["project"] = None
-            self.finish(result, view(current), {})
+            ensure_absent(self.module, self.client, current, self.path, result, "project", view(current),
+                          resource=self.resource, headers=BY_NAME)
 
         wanted = self.desired()
         registry = self.registry_id()
@@ -294,8 +284,8 @@ class ProjectModule:
             result["quota"] = quota
         before = view(current, (quota or {}).get("hard", {}).get("storage") if quota else None)
         after = dict(before, **wanted)
-        changed_metadata = {key: metadata_value(key, wanted[key]) for key in METADATA
-                            if key in wanted and before.get(key) != wanted[key]}
+        changes = changed_keys(before, {key: wanted[key] for key in METADATA if key in wanted})
+        changed_metadata = {key: metadata_value(key, value) for key, value in changes.items()}
         storage_changed = quota is not None and before.get("storage_limit") != wanted["storage_limit"]
         result["changed"] = bool(changed_metadata) or storage_changed
         if result["changed"] and not check:
@@ -306,7 +296,7 @@ class ProjectModule:
                                 resource="quota of %s" % self.resource)
                 result["quota"] = self.quota(current["project_id"])
             result["project"] = self.read()
-        self.finish(result, before, after)
+        finish(self.module, result, before, after)
 
     def create(self, result, wanted, registry, check):
         body = {"project_name": self.name,
@@ -329,12 +319,7 @@ class ProjectModule:
                 if storage != wanted["storage_limit"]:
                     self.module.warn("Harbor set the storage limit of %s to %s bytes, not %s: only a system "
                                      "administrator may choose it" % (self.resource, storage, wanted["storage_limit"]))
-        self.finish(result, {}, after)
-
-    def finish(self, result, before, after):
-        if self.module._diff:  # pylint: disable=protected-access
-            result["diff"] = {"before": before, "after": after}
-        self.module.exit_json(**result)
+        finish(self.module, result, {}, after)
 
 
 def main():

@@ -86,11 +86,9 @@ options:
     default: false
 extends_documentation_fragment:
   - harbor.deploy.api
-  - harbor.deploy.attributes
-  - ansible.builtin.action_common_attributes
+  - harbor.deploy.api_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the endpoint (and the adapters), sends nothing that changes it and reports what would change. With
         O(ping=true) it still sends the ping, which changes nothing.
@@ -100,7 +98,6 @@ attributes:
       - Before and after are the settings the module manages; the secret shows as V((not shown)), or V((new, not shown))
         when it is sent.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: partial
     details: Not with O(update_secret=true), which sends the secret and reports a change every time.
 notes:
@@ -117,46 +114,46 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Docker Hub, for a proxy cache project, checked with a ping
-  harbor.deploy.harbor_registry:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: docker-hub
-    type: docker-hub
-    url: https://hub.docker.com
-    credential:
-      access_key: mydockerid
-      access_secret: "{{ dockerhub_token }}"
-    ping: true
+- name: Harbor's registry endpoints, managed from the controller (the connection options set once)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/harbor.deploy.api:
+      api_url: https://harbor.example.com
+      api_password: "{{ harbor_admin_password }}"
+  tasks:
+    - name: Docker Hub, for a proxy cache project, checked with a ping
+      harbor.deploy.harbor_registry:
+        name: docker-hub
+        type: docker-hub
+        url: https://hub.docker.com
+        credential:
+          access_key: mydockerid
+          access_secret: "{{ dockerhub_token }}"
+        ping: true
 
-- name: Another Harbor, its certificate signed by an internal CA
-  harbor.deploy.harbor_registry:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: harbor-dr
-    type: harbor
-    url: https://harbor-dr.example.com
-    ca_certificate: "{{ lookup('ansible.builtin.file', 'internal-ca.crt') }}"
-    credential:
-      access_key: robot$replicator
-      access_secret: "{{ dr_robot_secret }}"
+    - name: Another Harbor, its certificate signed by an internal CA
+      harbor.deploy.harbor_registry:
+        name: harbor-dr
+        type: harbor
+        url: https://harbor-dr.example.com
+        ca_certificate: "{{ lookup('ansible.builtin.file', 'internal-ca.crt') }}"
+        credential:
+          access_key: robot$replicator
+          access_secret: "{{ dr_robot_secret }}"
 
-- name: Rotate the password Harbor uses for Docker Hub
-  harbor.deploy.harbor_registry:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: docker-hub
-    credential:
-      access_key: mydockerid
-      access_secret: "{{ new_dockerhub_token }}"
-    update_secret: true
+    - name: Rotate the password Harbor uses for Docker Hub
+      harbor.deploy.harbor_registry:
+        name: docker-hub
+        credential:
+          access_key: mydockerid
+          access_secret: "{{ new_dockerhub_token }}"
+        update_secret: true
 
-- name: Delete an endpoint
-  harbor.deploy.harbor_registry:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: old-mirror
-    state: absent
+    - name: Delete an endpoint
+      harbor.deploy.harbor_registry:
+        name: old-mirror
+        state: absent
 """
 
 RETURN = r"""

@@ -108,11 +108,9 @@ options:
     default: false
 extends_documentation_fragment:
   - harbor.deploy.api
-  - harbor.deploy.attributes
-  - ansible.builtin.action_common_attributes
+  - harbor.deploy.api_attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the robot (and its project), sends nothing that changes it, writes no file, and reports what would change.
   diff_mode:
@@ -121,7 +119,6 @@ attributes:
       - Before and after are the name, level, description, duration, disable and permissions (sorted). A new secret
         shows as a key C(secret) saying that it is new, never its value.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second run indicates no change.
     support: partial
     details:
       - With O(refresh_secret=true) every run makes a new secret and reports a change.
@@ -137,47 +134,48 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: A system robot that pulls from every project, its secret written on the controller
-  harbor.deploy.harbor_robot:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: puller
-    description: Pulls for the Kubernetes nodes
-    duration: -1
-    permissions:
-      - kind: project
-        namespace: "*"
-        access:
-          - {resource: repository, action: pull}
-    secret_file: "{{ playbook_dir }}/secrets/robot-puller"
-  delegate_to: localhost
+- name: Harbor's robot accounts, managed from the controller (the connection options set once)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/harbor.deploy.api:
+      api_url: https://harbor.example.com
+      api_password: "{{ harbor_admin_password }}"
+  tasks:
+    - name: A system robot that pulls from every project, its secret written on the controller
+      harbor.deploy.harbor_robot:
+        name: puller
+        description: Pulls for the Kubernetes nodes
+        duration: -1
+        permissions:
+          - kind: project
+            namespace: "*"
+            access:
+              - {resource: repository, action: pull}
+        secret_file: "{{ playbook_dir }}/secrets/robot-puller"
 
-- name: A project robot for CI, its secret registered (and kept out of the logs)
-  harbor.deploy.harbor_robot:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: ci
-    level: project
-    project: platform
-    duration: 90
-    permissions:
-      - access:
-          - {resource: repository, action: pull}
-          - {resource: repository, action: push}
-          - {resource: artifact, action: read}
-    return_secret: true
-  register: ci_robot
-  no_log: true
+    - name: A project robot for CI, its secret registered (and kept out of the logs)
+      harbor.deploy.harbor_robot:
+        name: ci
+        level: project
+        project: platform
+        duration: 90
+        permissions:
+          - access:
+              - {resource: repository, action: pull}
+              - {resource: repository, action: push}
+              - {resource: artifact, action: read}
+        return_secret: true
+      register: ci_robot
+      no_log: true
 
-- name: Rotate the CI robot's secret
-  harbor.deploy.harbor_robot:
-    api_url: https://harbor.example.com
-    api_password: "{{ harbor_admin_password }}"
-    name: ci
-    level: project
-    project: platform
-    refresh_secret: true
-    secret_file: /root/.harbor/robot-ci
+    - name: Rotate the CI robot's secret
+      harbor.deploy.harbor_robot:
+        name: ci
+        level: project
+        project: platform
+        refresh_secret: true
+        secret_file: "{{ playbook_dir }}/secrets/robot-ci"
 """
 
 RETURN = r"""
@@ -219,18 +217,21 @@ secret_file:
 
 import os
 import tempfile
-import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
+    SECRET_KEPT,
+    SECRET_NEW,
+    ApiModule,
     api_argument_spec,
-    client_from_module,
+    ensure_absent,
+    finish,
+    get_project,
     run_module,
 )
 
 PREFIX = "robot$"  # Harbor's default robot_name_prefix
-NEW_SECRET = "(new, not shown)"
 
 
 def normalize(permissions):
@@ -280,27 +281,20 @@ def write_secret(path, secret):
         raise
 
 
-class RobotModule:
+class RobotModule(ApiModule):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.level = module.params["level"]
         self.project = module.params["project"]
         name = module.params["name"]
         self.stored_name = "%s+%s" % (self.project, name) if self.level == "project" else name
         self.resource = "%s robot %s" % (self.level, self.stored_name)
-        self.client = client_from_module(module)
-
-    def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, **extra)
 
     # ---------------------------------------------------------------- reading
 
     def project_id(self):
         """The id of the robot's project, or None when the project does not exist."""
-        path = "/projects/%s" % urllib.parse.quote(self.project, safe="")
-        project = self.client.get_or_none(path, headers={"X-Is-Resource-Name": "true"},
-                                          resource="project %s" % self.project)
+        project = get_project(self.client, self.project)
         return None if project is None else project["project_id"]
 
     def find(self, project_id):
@@ -363,12 +357,8 @@ class RobotModule:
         result = {"changed": False, "robot": current, "secret_created": False}
 
         if self.params["state"] == "absent":
-            if current is not None:
-                result["changed"] = True
-                if not check:
-                    self.client.delete("/robots/%s" % current["id"], resource=self.resource)
-                    result["robot"] = None
-            self.finish(result, view(current), {})
+            ensure_absent(self.module, self.client, current, "/robots/%s" % (current or {}).get("id"), result, "robot",
+                          view(current), resource=self.resource)
 
         permissions = self.wanted_permissions()
         if current is None:
@@ -387,7 +377,7 @@ class RobotModule:
                 self.update(current, after, permissions)
         if self.params["refresh_secret"]:
             result["changed"] = result["secret_created"] = True
-            before["secret"], after["secret"] = "(not shown)", NEW_SECRET
+            before["secret"], after["secret"] = SECRET_KEPT, SECRET_NEW
             if not check:
                 answer = self.client.patch("/robots/%s" % current["id"], {}, resource=self.resource).data or {}
                 self.took_secret(answer.get("secret"), result)
@@ -396,7 +386,7 @@ class RobotModule:
                              "refresh_secret=true to make %s a new one" % (self.params["secret_file"], self.resource))
         if result["changed"] and not check:
             result["robot"] = self.client.get("/robots/%s" % current["id"], resource=self.resource)
-        self.finish(result, before, after)
+        finish(self.module, result, before, after)
 
     def create(self, result, permissions, check):
         if permissions is None:
@@ -411,7 +401,7 @@ class RobotModule:
         }
         after = {"name": PREFIX + self.stored_name, "level": self.level, "description": body["description"],
                  "duration": body["duration"], "disable": body["disable"], "permissions": normalize(permissions),
-                 "secret": NEW_SECRET}
+                 "secret": SECRET_NEW}
         result["changed"] = result["secret_created"] = True
         if not check:
             created = self.client.post("/robots", body, resource=self.resource)
@@ -424,7 +414,7 @@ class RobotModule:
                 self.update(robot, dict(view(robot), disable=True), None)
                 robot = self.client.get("/robots/%s" % robot_id, resource=self.resource)
             result["robot"] = robot
-        self.finish(result, {}, after)
+        finish(self.module, result, {}, after)
 
     def update(self, current, after, permissions):
         body = {
@@ -459,11 +449,6 @@ class RobotModule:
                           "this, then run again with refresh_secret=true" % (self.resource, path, exc),
                           **({"secret": secret} if self.params["return_secret"] else {}))
             result["secret_file"] = path
-
-    def finish(self, result, before, after):
-        if self.module._diff:  # pylint: disable=protected-access
-            result["diff"] = {"before": before, "after": after}
-        self.module.exit_json(**result)
 
 
 def main():

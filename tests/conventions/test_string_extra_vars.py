@@ -69,6 +69,8 @@ NEEDS = {
         "trust_ca_content": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
     },
     "upgrade": {"upgrade_version": "v2.15.2"},  # defaults to bundle_version, unset outside a site run
+    # default to the install role's install_endpoint and install_admin_password, unset outside a site run
+    "config": {"config_api_url": "https://harbor.example.com", "config_api_password": "Str0ngAdminPassword"},
 }
 
 # (file relative to the top, option): why that reference needs no conversion.

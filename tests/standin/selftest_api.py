@@ -532,6 +532,183 @@ def config_as_code(password):
                "of type bool")
 
 
+def replication(password):
+    """Replication policies (Harbor's checks, 409, 412 while an execution runs) and a simulated execution."""
+    admin = ("admin", password)
+
+    def j(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        s, h, b = req(method, "/api/v2.0" + path, data, JSON, admin)
+        try:
+            return s, h, json.loads(b) if b else None
+        except ValueError:
+            return s, h, b.decode(errors="replace")
+
+    def message(data):
+        return ((data or {}).get("errors") or [{}])[0].get("message", "") if isinstance(data, dict) else str(data)
+
+    s, h, _ = j("POST", "/registries", {"name": "st-repl", "type": "docker-registry", "url": "http://registry:5000"})
+    loc = h.get("Location") or ""
+    rid = int(loc.rsplit("/", 1)[-1]) if loc.rsplit("/", 1)[-1].isdigit() else None
+    check(s == 201 and rid, f"replication: POST /registries st-repl -> 201 (got {s} {loc})")
+    policy = {"name": "st-push", "dest_registry": {"id": rid}, "enabled": True, "dest_namespace": "mirror",
+              "filters": [{"type": "name", "value": "library/**"},
+                          {"type": "tag", "value": "v*", "decoration": "matches"}],
+              "trigger": {"type": "scheduled", "trigger_settings": {"cron": "0 0 2 * * *"}}, "deletion": True,
+              "speed": -1}
+    s, h, _ = j("POST", "/replication/policies", policy)
+    loc = h.get("Location") or ""
+    pid = int(loc.rsplit("/", 1)[-1]) if loc.rsplit("/", 1)[-1].isdigit() else None
+    check(s == 201 and pid, f"POST /replication/policies -> 201, Location {loc}")
+    s, h, found = j("GET", "/replication/policies?q=name%3Dst-push")
+    p = (found or [{}])[0] if isinstance(found, list) else {}
+    check(s == 200 and h.get("X-Total-Count") == "1" and p.get("id") == pid
+          and (p.get("dest_registry") or {}).get("name") == "st-repl"
+          and (p.get("src_registry") or {}).get("name") == "Local" and p.get("replicate_deletion") is True
+          and p.get("speed") == 0, "GET /replication/policies?q=name=st-push: Local -> st-repl, speed -1 stored as 0"
+          + ("" if s == 200 and p.get("id") == pid else f" (got {s} {p})"))
+    s, _, _ = j("POST", "/replication/policies", policy)
+    check(s == 409, f"POST /replication/policies with a taken name -> 409 (got {s})")
+    for what, body, status, words in (
+            ("both registries this Harbor", dict(policy, name="st-bad", dest_registry=None), 400,
+             "either src_registry"),
+            ("an unknown registry", dict(policy, name="st-bad", dest_registry={"id": 99999}), 404, "not found"),
+            ("a 5 field cron", dict(policy, name="st-bad", trigger={"type": "scheduled",
+                                                                    "trigger_settings": {"cron": "0 2 * * *"}}),
+             400, "invalid cron string"),
+            ("filter type size", dict(policy, name="st-bad", filters=[{"type": "size", "value": "1"}]), 400,
+             "invalid filter type"),
+            ("enabled as a string", dict(policy, name="st-bad", enabled="yes"), 400, "ReplicationPolicy.enabled")):
+        s, _, data = j("POST", "/replication/policies", body)
+        check(s == status and words in message(data), f"replication policy with {what} -> {status}: "
+              f"{message(data)!r}" + ("" if s == status else f" (got {s})"))
+    s, _, _ = j("PUT", f"/replication/policies/{pid}", {"name": "st-push", "dest_registry": {"id": rid}})
+    s2, _, p = j("GET", f"/replication/policies/{pid}")
+    check(s == 200 and p.get("enabled") is False and not p.get("filters") and p.get("replicate_deletion") is False,
+          f"PUT /replication/policies/{pid} replaces the whole policy (enabled, filters, deletion reset)"
+          + ("" if s == 200 and p.get("enabled") is False else f" (got {s} {p})"))
+    s, _, data = j("POST", "/replication/executions", {"policy_id": pid})
+    check(s == 412, f"POST /replication/executions of a disabled policy -> 412 (got {s} {message(data)!r})")
+    j("PUT", f"/replication/policies/{pid}", dict(policy, enabled=True))
+    s, h, _ = j("POST", "/replication/executions", {"policy_id": pid})
+    loc = h.get("Location") or ""
+    eid = int(loc.rsplit("/", 1)[-1]) if loc.rsplit("/", 1)[-1].isdigit() else None
+    check(s == 201 and eid, f"POST /replication/executions -> 201, Location {loc}")
+    s, _, data = j("DELETE", f"/replication/policies/{pid}")
+    check(s == 412, f"DELETE a policy while its execution runs -> 412 (got {s} {message(data)!r})")
+    seen = []
+    for _ in range(40):
+        s, _, run = j("GET", f"/replication/executions/{eid}")
+        st = (run or {}).get("status")
+        if not seen or seen[-1] != st:
+            seen.append(st)
+        if st in ("Succeed", "Failed", "Stopped"):
+            break
+        time.sleep(0.25)
+    check(seen == ["InProgress", "Succeed"] and run.get("total") == 0,
+          f"replication execution {eid}: {' -> '.join(map(str, seen))} (simulated, nothing copied)")
+    s, h, runs = j("GET", f"/replication/executions?policy_id={pid}")
+    check(s == 200 and [r.get("id") for r in runs or []] == [eid] and h.get("X-Total-Count") == "1",
+          f"GET /replication/executions?policy_id={pid} lists it")
+    s, _, tasks = j("GET", f"/replication/executions/{eid}/tasks")
+    check(s == 200 and tasks == [], f"GET /replication/executions/{eid}/tasks -> [] (got {s} {tasks})")
+    s, _, _ = j("DELETE", f"/replication/policies/{pid}")
+    s2, _, _ = j("GET", f"/replication/policies/{pid}")
+    s3, _, _ = j("DELETE", f"/registries/{rid}")
+    check(s == 200 and s2 == 404 and s3 == 200, f"DELETE the policy, then its registry (got {s}/{s2}/{s3})")
+
+
+def retention(password):
+    """Tag retention (app/standin_retention.py): a project's policy and its retention_id, Harbor's 400/404/409/500,
+    a simulated execution (Running, then Success; nothing deleted), DELETE clearing retention_id."""
+    admin = ("admin", password)
+
+    def j(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        s, h, b = req(method, "/api/v2.0" + path, data, JSON, admin)
+        try:
+            out = json.loads(b) if b else None
+        except ValueError:
+            out = b.decode(errors="replace")
+        return s, h, out
+
+    def refused(answer, status, what, words):
+        s, _, data = answer
+        msg = ((data or {}).get("errors") or [{}])[0].get("message", "") if isinstance(data, dict) else ""
+        check(s == status and words in msg, f"{what} -> {status}: {msg!r}" + ("" if s == status else f" (got {s})"))
+
+    def retention_id():
+        _, _, project = j("GET", f"/projects/{pid}")
+        return ((project or {}).get("metadata") or {}).get("retention_id")
+
+    def rule(template, params, pattern="**"):
+        return {"action": "retain", "template": template, "params": params,
+                "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": pattern,
+                                   "extras": '{"untagged":true}'}],
+                "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
+                                                    "pattern": "**"}]}}
+
+    def policy(rules, cron=""):
+        return {"algorithm": "or", "rules": rules, "trigger": {"kind": "Schedule", "settings": {"cron": cron}},
+                "scope": {"level": "project", "ref": pid}}
+
+    s, _, meta = j("GET", "/retentions/metadatas")
+    check(s == 200 and [t["rule_template"] for t in (meta or {}).get("templates", [])] == [
+        "latestPushedK", "latestPulledN", "nDaysSinceLastPush", "nDaysSinceLastPull", "always"],
+        f"GET /retentions/metadatas lists Harbor's 5 templates (got {s})")
+    s, h, _ = j("POST", "/projects", {"project_name": "st-retention"})
+    loc = h.get("Location") or ""
+    pid = int(loc.rsplit("/", 1)[-1]) if loc.rsplit("/", 1)[-1].isdigit() else 0
+    check(s == 201 and pid, f"POST /projects st-retention -> 201 (got {s} {loc})")
+    keep10 = rule("latestPushedK", {"latestPushedK": 10})
+    s, h, _ = j("POST", "/retentions", policy([keep10], "0 0 3 * * *"))
+    loc = h.get("Location") or ""
+    rid = int(loc.rsplit("/", 1)[-1]) if loc.startswith("/api/v2.0/retentions/") and loc[21:].isdigit() else 0
+    check(s == 201 and rid and retention_id() == str(rid),
+          f"POST /retentions -> 201, Location {loc}, the project's retention_id {retention_id()!r}")
+    s, _, got = j("GET", f"/retentions/{rid}")
+    got = got if isinstance(got, dict) else {}
+    check(s == 200 and got.get("id") == rid and got.get("trigger", {}).get("settings", {}).get("cron") == "0 0 3 * * *"
+          and got.get("rules", [{}])[0].get("params") == {"latestPushedK": 10} and "disabled" not in got["rules"][0],
+          f"GET /retentions/{rid} shows the policy, empty fields left out (got {s} {got})")
+    refused(j("POST", "/retentions", policy([keep10])), 400, "a second policy for the project", "already has retention")
+    refused(j("PUT", f"/retentions/{rid}", policy([keep10] * 2)), 409, "two identical rules", "is conflict with rule")
+    refused(j("PUT", f"/retentions/{rid}", policy([rule("always", {}, str(n)) for n in range(16)])), 400,
+            "16 rules", "only 15 rules are allowed at most")
+    refused(j("PUT", f"/retentions/{rid}", policy([keep10], "0 0 25 * * *")), 400, "cron hour 25",
+            "invalid cron string for scheduled tag retention")
+    refused(j("PUT", f"/retentions/{rid}", policy([rule("latestK", {})])), 400, "unknown template (stand-in)",
+            "rule evaluator latestK is not registered")
+    refused(j("GET", f"/retentions/{rid + 1000}"), 500, "GET of a missing policy (as Harbor)", "internal server error")
+    s, _, _ = j("PUT", f"/retentions/{rid}", dict(policy([keep10, rule("always", {}, "release-*")]), id=rid))
+    s2, _, got = j("GET", f"/retentions/{rid}")
+    check(s == 200 and len((got or {}).get("rules") or []) == 2 and got["trigger"]["settings"] == {"cron": ""},
+          f"PUT /retentions/{rid} -> 200, two rules, no schedule (got {s} {got})")
+    s, h, _ = j("POST", f"/retentions/{rid}/executions", {"dry_run": True})
+    loc = h.get("Location") or ""
+    eid = int(loc.rsplit("/", 1)[-1]) if loc.rsplit("/", 1)[-1].isdigit() else 0
+    check(s == 201 and loc == f"/api/v2.0/retentions/{rid}/executions/{eid}", f"POST executions -> 201, Location {loc}")
+    seen = []
+    for _ in range(40):
+        _, _, runs = j("GET", f"/retentions/{rid}/executions")
+        mine = [e for e in runs or [] if e.get("id") == eid]
+        st = mine[0].get("status") if mine else None
+        if not seen or seen[-1] != st:
+            seen.append(st)
+        if st in ("Success", "Error", "Stopped"):
+            break
+        time.sleep(0.25)
+    check(seen[-1:] == ["Success"] and seen[0] == "Running", f"retention execution {eid}: {' -> '.join(map(str, seen))}")
+    s, _, _ = j("GET", f"/retentions/{rid}/executions/{eid}")
+    check(s == 405, f"GET of one execution -> 405, as Harbor has none (got {s})")
+    s, _, _ = j("DELETE", f"/retentions/{rid}")
+    s2, _, _ = j("GET", f"/retentions/{rid}/executions")
+    check(s == 200 and retention_id() is None and s2 == 400,
+          f"DELETE /retentions/{rid} -> 200, retention_id cleared, its executions gone (got {s}/{s2})")
+    s, _, _ = j("DELETE", f"/projects/{pid}")
+    check(s == 200, f"DELETE /projects/st-retention -> 200 (got {s})")
+
+
 if __name__ == "__main__":
     if CMD == "wait-healthy":
         wait_healthy(ARGS[0])
@@ -547,6 +724,8 @@ if __name__ == "__main__":
         read_only(ARGS[0], ARGS[1])
     elif CMD == "config-as-code":
         config_as_code(ARGS[0])
+        retention(ARGS[0])
+        replication(ARGS[0])
     elif CMD == "password-is":
         s, _, _ = req("GET", "/api/v2.0/users/current", auth=("admin", ARGS[0]))
         sys.exit(0 if s == 200 else 1)

@@ -472,6 +472,28 @@ def reachable(url, timeout=2.0):
     return bool(result)
 
 
+# GET /permissions: what a robot account may be given, as Harbor v2.15 lists it (resource, actions).
+_CRUDL = ("read", "create", "delete", "list", "update")
+PERMISSIONS = {
+    "system": (("audit-log", ("list",)), ("preheat-instance", _CRUDL), ("project", ("list", "create")),
+               ("replication-policy", _CRUDL), ("replication", ("read", "create", "list")),
+               ("replication-adapter", ("list",)), ("registry", _CRUDL),
+               ("scan-all", ("read", "update", "stop", "create")), ("system-volumes", ("read",)),
+               ("garbage-collection", ("read", "create", "list", "update", "stop")),
+               ("purge-audit", ("read", "create", "list", "update", "stop")),
+               ("jobservice-monitor", ("list", "stop")), ("scanner", _CRUDL),
+               ("label", ("read", "create", "delete", "update")), ("security-hub", ("read", "list")),
+               ("catalog", ("read",)), ("quota", ("read", "list"))),
+    "project": (("log", ("list",)), ("project", ("read", "delete", "update")), ("metadata", _CRUDL),
+                ("repository", ("read", "update", "delete", "list", "pull", "push")),
+                ("artifact", ("read", "create", "list", "delete")), ("scan", ("create", "read", "stop")),
+                ("sbom", ("create", "stop", "read")), ("tag", ("create", "list", "delete")),
+                ("accessory", ("list",)), ("artifact-addition", ("read",)),
+                ("artifact-label", ("create", "delete")), ("scanner", ("create", "read")),
+                ("preheat-policy", _CRUDL), ("immutable-tag", ("create", "delete", "list", "update")),
+                ("notification-policy", _CRUDL), ("tag-retention", _CRUDL), ("label", _CRUDL)),
+}
+
 # GC runs are simulated: Pending for GC_PENDING s, Running until GC_DONE s, then Success (nothing is deleted)
 GC_PENDING, GC_DONE = 1.0, 3.0
 GC_CRON = {"Hourly": "0 0 * * * *", "Daily": "0 0 0 * * *", "Weekly": "0 0 0 * * 0"}
@@ -996,11 +1018,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.quotas(user, method, path, body, query)
         if path == "/registries" or path.startswith("/registries/"):
             return self.registries(user, method, path, body, query)
+        if path == "/permissions" and method == "GET":
+            self.need_admin(user)
+            return self.send_json(200, {scope: [{"resource": r, "action": a} for r, acts in table for a in acts]
+                                        for scope, table in PERMISSIONS.items()})
         if path == "/replication/adapters" and method == "GET":
             self.need_admin(user)
             return self.send_json(200, ADAPTERS)
         if path == "/system/gc" or path.startswith("/system/gc/"):
             return self.gc(user, method, path, body, query)
+        # Replication policies and executions, tag retention: in their own files (import here, once the
+        # stand-in's directory is on sys.path); each gets this handler and this module for its helpers.
+        if path.startswith(("/replication/policies", "/replication/executions")):
+            import standin_replication
+            return standin_replication.route(self, sys.modules[__name__], user, method, path, body, query)
+        if path == "/retentions" or path.startswith("/retentions/"):
+            import standin_retention
+            return standin_retention.route(self, sys.modules[__name__], user, method, path, body, query)
         return self.error(404, "NOT_FOUND", f"{path} not found")
 
     # -------------------------------------------------- API helpers
@@ -1299,6 +1333,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise bad_request(f"project name {name!r} is invalid: lowercase letters, digits and ._- "
                               "(not first or last), 1-255 characters")
         meta = project_metadata(req.get("metadata"))
+        if meta.get("retention_id"):
+            raise bad_request("the retention_id in the request's payload when creating a project should be omitted")
         if "public" not in meta:
             meta["public"] = "true" if req.get("public") else "false"
         limit = req.get("storage_limit")
@@ -1333,6 +1369,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hard = limit if limit is not None else cfg.get("storage_per_project", -1)
             stamp = now_iso()
             prop_put(f"quota:{pid}", {"hard": hard, "creation_time": stamp, "update_time": stamp})
+        if registry_id:  # Harbor gives a proxy cache project a retention policy of its own
+            import standin_retention
+            standin_retention.proxy_cache_default(sys.modules[__name__], pid)
         audit(user, "create", "project", name)
         by_name = self.headers.get("X-Resource-Name-In-Location", "").lower() == "true"
         self.send_json(201, None, {"Location": f"/api/v2.0/projects/{name if by_name else pid}"})
@@ -1372,6 +1411,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "DELETE":
             if self.project_repositories(row[1]):
                 raise ApiError(412, "PRECONDITION", "the project contains repositories, can not be deleted")
+            import standin_retention
+            standin_retention.delete_for_project(sys.modules[__name__], row[0])
             DB.q("DELETE FROM project WHERE project_id=%s", (row[0],), None)
             prop_del(f"quota:{row[0]}")
             audit(user, "delete", "project", row[1])
@@ -1379,6 +1420,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "PUT":
             req = self.checked(body, "/projects/{project_name_or_id}", "PUT") or {}
             meta = project_metadata(req.get("metadata"))
+            if "retention_id" in meta:
+                kept = DB.q("SELECT value FROM project_metadata WHERE project_id=%s AND name='retention_id'",
+                            (row[0],), "one")
+                if meta["retention_id"] != (kept[0] if kept else None):
+                    raise bad_request("the retention_id in the request's payload when updating a project should be "
+                                      "omitted, or the same as the one the project has")
             if row[6]:
                 meta.pop("enable_content_trust", None)
                 meta.pop("enable_content_trust_cosign", None)
@@ -1562,6 +1609,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if used:
                 raise ApiError(412, "PRECONDITION", f"Can't delete the registry {rid}: it is the proxy cache "
                                f"registry of project(s) {', '.join(sorted(used))}")
+            import standin_replication
+            if standin_replication.registry_users(sys.modules[__name__], rid):
+                raise ApiError(412, "PRECONDITION", f"the registry {rid} is referenced by replication policies, "
+                               "cannot delete it")
             prop_del(f"registry:{rid}")
             audit(user, "delete", "registry", reg["name"])
             return self.send_json(200, None)

@@ -284,6 +284,14 @@ class FakeHarbor:
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
         if parts[:2] == ["system", "gc"]:
             return self.route_gc(method, parts[2:], query, body)
+        # Replication policies/executions and tag retention live in their own files (fake_replication.py,
+        # fake_retention.py): route(fake, method, parts, query, body) -> Answer, with state kept on the fake.
+        if parts[0] == "replication" and len(parts) > 1 and parts[1] in ("policies", "executions"):
+            from fake_replication import route as replication_route  # pylint: disable=import-outside-toplevel
+            return replication_route(self, method, parts, query, body)
+        if parts[0] == "retentions":
+            from fake_retention import route as retention_route  # pylint: disable=import-outside-toplevel
+            return retention_route(self, method, parts, query, body)
         by_name = str(headers.get("X-Is-Resource-Name", "")).lower() == "true"
         handlers = {
             ("GET", "projects", 1): lambda: self.list_of(list(self.projects.values()), query,
@@ -590,6 +598,10 @@ class FakeHarbor:
         if users:
             raise error(412, "PRECONDITION", "Can't delete the registry %s, it's used by the project(s) %s"
                         % (registry["name"], ", ".join(users)))
+        from fake_replication import registry_users  # pylint: disable=import-outside-toplevel
+        if registry_users(self, registry["id"]):
+            raise error(412, "PRECONDITION", "the registry %s is referenced by replication policies, cannot delete it"
+                        % registry["id"])
         del self.registries[registry["id"]]
         return Answer(200)
 
