@@ -5,5 +5,6 @@
 set -euo pipefail
 host=$1; shift
 unset ANSIBLE_CALLBACKS_ENABLED
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0   # plain text, for the callers to search
 exec 2>&1   # the error messages too, for the callers to search
 exec ansible-playbook -i "$MOLECULE_EPHEMERAL_DIRECTORY/inventory" --limit "$host" "$@" harbor.deploy.site

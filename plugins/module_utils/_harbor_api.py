@@ -60,6 +60,11 @@ def api_argument_spec():
     )
 
 
+def wait_argument_spec():
+    """wait and wait_timeout, for the modules that start a job and may wait for it (doc fragment api_wait)."""
+    return dict(wait=dict(type="bool", default=True), wait_timeout=dict(type="int", default=600))
+
+
 class HarborApiError(Exception):
     """A request that failed: an HTTP error answer, or no usable answer at all (status None)."""
 

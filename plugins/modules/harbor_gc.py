@@ -54,18 +54,9 @@ options:
     description: With O(run=true), only count what a garbage collection would delete.
     type: bool
     default: false
-  wait:
-    description: With O(run=true), wait for the garbage collection to end.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - With O(run=true) and O(wait=true), how many seconds to wait. When it passes, the module fails; the garbage
-        collection goes on in Harbor.
-    type: int
-    default: 600
 extends_documentation_fragment:
   - harbor.deploy.api
+  - harbor.deploy.api_wait
   - harbor.deploy.api_attributes
 attributes:
   check_mode:
@@ -163,6 +154,7 @@ from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
     finish,
     run_module,
     wait_until,
+    wait_argument_spec,
 )
 
 SCHEDULE_PATH = "/system/gc/schedule"
@@ -285,6 +277,7 @@ class GcModule(ApiModule):
 
 def main():
     argument_spec = api_argument_spec()
+    argument_spec.update(wait_argument_spec())
     argument_spec.update(
         schedule=dict(type="str", choices=["None", "Hourly", "Daily", "Weekly", "Custom"]),
         cron=dict(type="str"),
@@ -292,8 +285,6 @@ def main():
         workers=dict(type="int"),
         run=dict(type="bool", default=False),
         dry_run=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, GcModule)

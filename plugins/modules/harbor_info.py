@@ -19,12 +19,13 @@ options:
     description:
       - What to read. V(systeminfo) is C(GET /systeminfo) (version, auth mode, external URL); V(health) is
         C(GET /health); V(projects) the projects (see O(project_names)); V(robots) the system level robot accounts
-        (C(GET /robots)); V(registries) the registry endpoints; V(gc_schedule) the garbage collection schedule;
+        (C(GET /robots)); V(registries) the registry endpoints; V(replications) the replication policies
+        (C(GET /replication/policies)); V(gc_schedule) the garbage collection schedule;
         V(configurations) the system configuration (C(GET /configurations), without its write-only keys).
       - V(all) is all of them.
     type: list
     elements: str
-    choices: [all, systeminfo, health, projects, robots, registries, gc_schedule, configurations]
+    choices: [all, systeminfo, health, projects, robots, registries, replications, gc_schedule, configurations]
     default: [systeminfo, health]
   project_names:
     description:
@@ -44,7 +45,7 @@ attributes:
     details: The module changes nothing, so it has no diff to show.
 notes:
   - Listings are read page after page to their end.
-  - V(robots), V(registries), V(gc_schedule) and V(configurations) need a system administrator; the other readings
+  - V(robots), V(registries), V(replications), V(gc_schedule) and V(configurations) need a system administrator; the other readings
     show what the user may see.
 seealso:
   - module: harbor.deploy.harbor_health
@@ -118,6 +119,13 @@ registries:
   type: list
   elements: dict
   sample: [{id: 2, name: docker-hub, type: docker-hub, url: https://hub.docker.com, status: healthy}]
+replications:
+  description: The replication policies (C(GET /api/v2.0/replication/policies)), with their source and destination registries.
+  returned: when V(replications) is gathered
+  type: list
+  elements: dict
+  sample: [{id: 1, name: mirror-in, src_registry: {id: 2, name: docker-hub}, dest_registry: {id: 0, name: Local},
+            trigger: {type: manual}, enabled: true}]
 gc_schedule:
   description: C(GET /api/v2.0/system/gc/schedule); V(null) when there is no schedule.
   returned: when V(gc_schedule) is gathered
@@ -139,7 +147,7 @@ from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
     run_module,
 )
 
-ALL = ("systeminfo", "health", "projects", "robots", "registries", "gc_schedule", "configurations")
+ALL = ("systeminfo", "health", "projects", "robots", "registries", "replications", "gc_schedule", "configurations")
 
 
 class InfoModule(ApiModule):
@@ -164,6 +172,7 @@ class InfoModule(ApiModule):
             "health": lambda: self.client.get("/health", resource="health"),
             "robots": lambda: self.client.list_all("/robots", resource="system robots"),
             "registries": lambda: self.client.list_all("/registries", resource="registry endpoints"),
+            "replications": lambda: self.client.list_all("/replication/policies", resource="replication policies"),
             "gc_schedule": lambda: self.client.get("/system/gc/schedule", resource="garbage collection schedule")
             or None,
             "configurations": lambda: self.client.get("/configurations", resource="system configuration"),

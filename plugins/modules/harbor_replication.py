@@ -127,18 +127,9 @@ options:
       - Needs O(state=present).
     type: bool
     default: false
-  wait:
-    description: With O(run=true), wait for the execution to end.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - With O(run=true) and O(wait=true), how many seconds to wait. When it passes, the module fails; the execution
-        goes on in Harbor.
-    type: int
-    default: 600
 extends_documentation_fragment:
   - harbor.deploy.api
+  - harbor.deploy.api_wait
   - harbor.deploy.api_attributes
 attributes:
   check_mode:
@@ -287,6 +278,7 @@ from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
     finish,
     run_module,
     wait_until,
+    wait_argument_spec,
 )
 
 POLICIES = "/replication/policies"
@@ -568,6 +560,7 @@ def main():
         cron=dict(type="str"),
     )
     argument_spec = api_argument_spec()
+    argument_spec.update(wait_argument_spec())
     argument_spec.update(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -584,8 +577,6 @@ def main():
         speed=dict(type="int"),
         copy_by_chunk=dict(type="bool"),
         run=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, ReplicationModule)

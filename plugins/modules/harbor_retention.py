@@ -119,18 +119,9 @@ options:
     description: With O(run=true), only work out what would be deleted (Harbor's "dry run"); nothing is deleted.
     type: bool
     default: false
-  wait:
-    description: With O(run=true), wait for the execution to end.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - With O(run=true) and O(wait=true), how many seconds to wait. When it passes, the module fails; the execution
-        goes on in Harbor.
-    type: int
-    default: 600
 extends_documentation_fragment:
   - harbor.deploy.api
+  - harbor.deploy.api_wait
   - harbor.deploy.api_attributes
 attributes:
   check_mode:
@@ -259,6 +250,7 @@ from ansible_collections.harbor.deploy.plugins.module_utils._harbor_api import (
     get_project,
     run_module,
     wait_until,
+    wait_argument_spec,
 )
 
 # Harbor's rule templates (GET /retentions/metadatas): the short option each one's parameter is given as.
@@ -561,6 +553,7 @@ def main():
         disabled=dict(type="bool", default=False),
     )
     argument_spec = api_argument_spec()
+    argument_spec.update(wait_argument_spec())
     argument_spec.update(
         project=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -568,8 +561,6 @@ def main():
         schedule=dict(type="str"),
         run=dict(type="bool", default=False),
         dry_run=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, RetentionModule)

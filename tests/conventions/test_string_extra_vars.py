@@ -71,6 +71,12 @@ NEEDS = {
     "upgrade": {"upgrade_version": "v2.15.2"},  # defaults to bundle_version, unset outside a site run
     # default to the install role's install_endpoint and install_admin_password, unset outside a site run
     "config": {"config_api_url": "https://harbor.example.com", "config_api_password": "Str0ngAdminPassword"},
+    # the nodes default to the hosts of the harbor group, empty here; their CA is needed to check them
+    "loadbalancer": {
+        "loadbalancer_backends": [{"name": "harbor1", "address": "10.0.0.11"}, {"name": "harbor2", "address": "10.0.0.12"}],
+        "loadbalancer_backend_ca": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    },
+    "database": {"database_password": "Str0ngDatabasePassword"},
 }
 
 # (file relative to the top, option): why that reference needs no conversion.

@@ -217,7 +217,9 @@ def parse(path, with_trivy):
     c["core_secret"] = rand(16)
     c["registry_username"] = "harbor_registry_user"
     c["registry_password"] = rand(32)
-    c["registry_http_secret"] = rand(16)
+    # Harbor's registry template writes the literal "placeholder" as http.secret (the key of the upload state
+    # HMAC): the same on every host, so an upload begun through one node can end through another.
+    c["registry_http_secret"] = "placeholder"
     c["csrf_key"] = rand(32)
 
     itls = cfg.get("internal_tls") or {}
@@ -738,7 +740,7 @@ def prepare_registryctl(c):
         "registry_config": "/etc/registry/config.yml"}))
     write(f"{CONFIG_DIR}/registryctl/env", env_text([
         ("CORE_SECRET", c["core_secret"]), ("JOBSERVICE_SECRET", c["jobservice_secret"]),
-        ("REGISTRY_HTTP_SECRET", c["registry_http_secret"]), ("REGISTRY_REDIS_PASSWORD", c["redis_password"])]),
+        ("REGISTRY_REDIS_PASSWORD", c["redis_password"])]),
         0o600)
 
 
