@@ -85,6 +85,15 @@ def test_requires_ansible_holds_for_the_tested_core():
     )
 
 
+def test_roles_claim_the_same_floor_as_the_collection():
+    """Each role's meta/main.yml min_ansible_version is the requires_ansible floor (nothing older is tested)."""
+    floor = _load("meta/runtime.yml")["requires_ansible"].lstrip(">=").strip()
+    claims = {role.name: str(_load("roles/%s/meta/main.yml" % role.name)["galaxy_info"]["min_ansible_version"])
+              for role in sorted((TOP / "roles").iterdir()) if (role / "meta" / "main.yml").exists()}
+    wrong = {name: claim for name, claim in claims.items() if Version(claim) != Version(floor)}
+    assert claims and not wrong, "min_ansible_version must be %s like requires_ansible: %s" % (floor, wrong)
+
+
 def test_execution_environment_definition():
     ee = _load("execution-environment.yml")
     assert ee["version"] == 3
