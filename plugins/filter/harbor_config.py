@@ -41,6 +41,8 @@ GC_KEYS = {"schedule": STR, "cron": STR, "delete_untagged": BOOL, "workers": INT
 GC_SCHEDULES = ("None", "Hourly", "Daily", "Weekly", "Custom")
 PRUNABLE = ("registries", "projects", "robots", "replications")
 SEVERITIES = ("none", "low", "medium", "high", "critical")
+# Keys whose values may hold a secret: a message names their type, never the value.
+SECRET_KEYS = ("credential", "access_secret")
 CREDENTIAL_KEYS = {"type": STR, "access_key": STR, "access_secret": STR}
 PERMISSION_KEYS = {"kind": STR, "namespace": STR, "access": LIST}
 ACCESS_KEYS = {"resource": STR, "action": STR, "effect": STR}
@@ -61,8 +63,10 @@ CRON_FIELDS = 6
 MAX_RETENTION_RULES = 15
 
 
-def _type_error(value, kind):
-    """A message when `value` is not of `kind` (as Ansible converts options: "yes", "3" accepted), else None."""
+def _type_error(value, kind, secret=False):
+    """A message when `value` is not of `kind` (as Ansible converts options: "yes", "3" accepted), else None.
+
+    With `secret`, the message names the value's type, never the value (it may hold a password)."""
     checks = {BOOL: check_type_bool, INT: check_type_int}
     try:
         if kind in checks:
@@ -76,8 +80,9 @@ def _type_error(value, kind):
         elif kind == DICT and not isinstance(value, dict):
             raise TypeError("%s" % type(value).__name__)
     except (TypeError, ValueError):
-        return "must be a %s, not %r" % ({BOOL: "boolean", INT: "whole number", STR: "string", LIST: "list",
-                                           DICT: "mapping"}[kind], value)
+        shown = "a %s (value not shown)" % type(value).__name__ if secret else repr(value)
+        return "must be a %s, not %s" % ({BOOL: "boolean", INT: "whole number", STR: "string", LIST: "list",
+                                          DICT: "mapping"}[kind], shown)
     return None
 
 
@@ -89,7 +94,7 @@ def _check_keys(errors, where, item, spec):
             continue
         if item[key] is None or spec[key] == RAW:
             continue
-        problem = _type_error(item[key], spec[key])
+        problem = _type_error(item[key], spec[key], secret=key in SECRET_KEYS)
         if problem:
             errors.append("%s.%s: %s" % (where, key, problem))
 

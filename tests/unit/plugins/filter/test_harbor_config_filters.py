@@ -167,3 +167,15 @@ def test_the_robot_report_never_holds_the_secret():
     assert "S3CRET" not in " ".join(lines)
     assert FILTERS["harbor_config_robot_report"](registered, check=True)[0] == (
         "a: would change, a new secret for /s/a on the controller")
+
+
+@pytest.mark.parametrize("credential, says", [
+    ({"access_key": "me", "access_secret": 12345678}, "credential.access_secret: must be a string, not a int (value not shown)"),
+    ("me:12345678", "credential: must be a mapping, not a str (value not shown)"),
+])
+def test_a_secret_of_the_wrong_type_is_named_but_not_shown(credential, says):
+    config = good()
+    config["registries"][0]["credential"] = credential
+    found = errors(config)
+    assert any(says in e for e in found), found
+    assert "12345678" not in " ".join(found)
