@@ -19,12 +19,13 @@ SCENARIOS ?= $(shell ls -d molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | g
 SCENARIO ?=
 TIMES := $(CACHE)/times.txt
 
-.PHONY: help setup lab artefacts lint unit molecule test demo demo-clean bench bench-backup build clean changelog docs
+.PHONY: help setup lab artefacts lint sanity unit molecule test demo demo-clean bench bench-backup build clean changelog docs
 
 help:
 	@echo "make setup       venv with pinned tools (requirements.txt) and the collection on ANSIBLE_COLLECTIONS_PATH"
 	@echo "make lab         build (or reuse) the lab VM image and the test artefacts under .cache/"
-	@echo "make lint        yamllint + ansible-lint (production profile) + changelog + EE definition"
+	@echo "make lint        yamllint + ansible-lint (production profile) + changelog + EE definition + sanity"
+	@echo "make sanity      ansible-test sanity on the built collection (tests/sanity/README.md)"
 	@echo "make unit        pytest tests/unit"
 	@echo "make molecule    every molecule scenario (SCENARIO=name for one)"
 	@echo "make test        lint + unit + molecule: what CI runs"
@@ -71,6 +72,37 @@ lint: setup
 	ansible-builder create -f execution-environment.yml -c $(CACHE)/ee-context --output-filename Containerfile -v 1 >/dev/null
 	$(VENV)/bin/python $(CACHE)/ee-context/_build/scripts/introspect.py introspect $(CACHE)/collections \
 	  | grep "cryptography.*from collection harbor.deploy" >/dev/null || { echo "lint: EE introspection misses harbor.deploy's requirements"; exit 1; }
+	$(MAKE) --no-print-directory sanity
+
+# ansible-test sanity on what ships: the built tarball unpacked in a temporary directory outside the
+# git work tree (inside one, ansible-test lists files with git and skips the git-ignored build/ and
+# .cache/; it refuses the symlinked .cache/collections tree), with tests/sanity/ignore-<core>.txt,
+# which the build leaves out with the rest of tests/, copied in. Where ansible-test cannot download
+# its pip bootstrap script, tools/ansible_test_get_pip.py stands in. See tests/sanity/README.md.
+sanity: setup
+	start=$$(date +%s)
+	work=$$(mktemp -d "$${TMPDIR:-/tmp}/harbor-deploy-sanity.XXXXXX")
+	trap 'rm -rf "$$work"' EXIT
+	! git -C "$$work" rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "sanity: $$work is in a git work tree"; exit 1; }
+	root=$$work/ansible_collections/harbor/deploy
+	mkdir -p "$$root"
+	ansible-galaxy collection build --force --output-path "$$work" . >/dev/null
+	tar -xzf "$$work"/harbor-deploy-*.tar.gz -C "$$root"
+	core=$$($(VENV)/bin/python -c 'import ansible; print(".".join(ansible.__version__.split(".")[:2]))')
+	[ -f tests/sanity/ignore-$$core.txt ] || { echo "sanity: no tests/sanity/ignore-$$core.txt for ansible-core $$core"; exit 1; }
+	install -D -m 0644 tests/sanity/ignore-$$core.txt "$$root/tests/sanity/ignore-$$core.txt"
+	pip=$$(grep -oP "^\s*pip='\K[0-9.]+" "$$($(VENV)/bin/python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" || true)
+	[ -n "$$pip" ] || echo "sanity: cannot tell which pip ansible-test bootstraps; tools/ansible_test_get_pip.py not installed"
+	get_pip=$$HOME/.ansible/test/cache/get_pip_$${pip//./_}.py
+	if [ -n "$$pip" ] && { [ ! -f "$$get_pip" ] || grep -q "Stand-in for ansible-test's pip bootstrap script" "$$get_pip"; }; then
+	  install -D -m 0644 tools/ansible_test_get_pip.py "$$get_pip"  # absent, or an older copy of it
+	fi
+	python=$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	(cd "$$root" && ansible-test sanity --python $$python) 2>&1 | tee "$$work/sanity.log"
+	# ansible-test passes when it skips: make sure it looked at the files.
+	! grep -E "All targets skipped|Skipping sanity test" "$$work/sanity.log" || { echo "sanity: tests skipped"; exit 1; }
+	grep -q 'Running sanity test "validate-modules"' "$$work/sanity.log" || { echo "sanity: validate-modules did not run"; exit 1; }
+	echo "sanity: clean in $$(( $$(date +%s) - start ))s"
 
 unit: setup
 	pytest -q tests/unit tests/conventions

@@ -52,11 +52,11 @@ class ActionModule(ActionBase):
         result.update(changed=False, installed=False, **where)
 
         link = self._run("ansible.builtin.stat", {"path": where["current_link"], "get_checksum": False,
-                                                   "get_mime": False, "get_attributes": False}, task_vars)
+                                                  "get_mime": False, "get_attributes": False}, task_vars)
         if link.get("failed"):
             raise AnsibleActionFail("harbor_installed: cannot stat %s: %s" % (where["current_link"], link.get("msg")))
         unit = self._run("ansible.builtin.stat", {"path": where["unit_path"], "get_checksum": False,
-                                                   "get_mime": False, "get_attributes": False}, task_vars)
+                                                  "get_mime": False, "get_attributes": False}, task_vars)
         result["unit_exists"] = bool(unit.get("stat", {}).get("exists"))
         st = link.get("stat", {})
         if not st.get("islnk"):

@@ -15,7 +15,12 @@ from ansible.module_utils.common.validation import check_type_bool, check_type_i
 from ansible.module_utils.six import string_types
 
 STATES = ("present", "absent")
-BOOL, INT, STR, LIST, DICT, RAW = "bool", "int", "str", "list", "dict", "raw"
+BOOL = "bool"
+INT = "int"
+STR = "str"
+LIST = "list"
+DICT = "dict"
+RAW = "raw"
 
 # Per list of the role: the key naming an item, and every key an item may have with its type.
 # The keys are the options of the module the role calls for that list (and state).
@@ -245,7 +250,7 @@ class _Checker:
                 actions = sorted(a for r, a in pairs if r == entry["resource"])
                 hint = ("the %s actions of %s are %s" % (kind, entry["resource"], ", ".join(actions)) if actions else
                         "Harbor has no %s resource %r (it has %s)" % (kind, entry["resource"],
-                                                                      ", ".join(sorted({r for r, _ in pairs}))))
+                                                                      ", ".join(sorted({pair[0] for pair in pairs}))))
                 self.errors.append("%s: %s %s is not a %s permission of this Harbor: %s"
                                    % (here, entry["resource"], entry["action"], kind, hint))
 
@@ -288,8 +293,8 @@ class _Checker:
             self.errors.append("%s.rules: is required (a list of 1 to %d rules)" % (where, MAX_RETENTION_RULES))
             return
         if len(rules) > MAX_RETENTION_RULES:
-            self.errors.append("%s.rules: %d rules, Harbor takes %d at most" % (where, len(rules),
-                                                                                 MAX_RETENTION_RULES))
+            self.errors.append("%s.rules: %d rules, Harbor takes %d at most"
+                               % (where, len(rules), MAX_RETENTION_RULES))
         if item.get("schedule"):
             _cron(self.errors, where + ".schedule", item["schedule"])
             if str(item["schedule"]).split()[0] != "0":
@@ -303,8 +308,8 @@ class _Checker:
             _check_keys(self.errors, here, rule, RULE_KEYS)
             template = rule.get("template")
             if template not in RETENTION_TEMPLATES:
-                self.errors.append("%s.template: %r is not one of %s" % (here, template,
-                                                                          ", ".join(sorted(RETENTION_TEMPLATES))))
+                self.errors.append("%s.template: %r is not one of %s"
+                                   % (here, template, ", ".join(sorted(RETENTION_TEMPLATES))))
                 continue
             for key, choices in RETENTION_DECORATIONS.items():
                 _choice(self.errors, here, rule, key, choices)
@@ -313,8 +318,8 @@ class _Checker:
                 self.errors.append("%s.%s: is required by template %s" % (here, param, template))
             for other in ("count", "days"):
                 if other != param and rule.get(other) is not None:
-                    self.errors.append("%s.%s: template %s takes %s" % (here, other, template,
-                                                                       param or "neither count nor days"))
+                    self.errors.append("%s.%s: template %s takes %s"
+                                       % (here, other, template, param or "neither count nor days"))
 
     def check_gc(self):
         gc = self.config.get("gc")

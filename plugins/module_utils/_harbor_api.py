@@ -246,8 +246,8 @@ class HarborClient:
     def _http_error(self, exc, method, shown, resource, attempt):
         try:
             raw = exc.read()
-        except Exception:  # pylint: disable=broad-except - the body is only for the message
-            raw = b""
+        except Exception:  # pylint: disable=broad-except
+            raw = b""  # the body is only for the message
         headers = exc.headers or {}
         message, code = harbor_message(raw)
         if 300 <= exc.code < 400:

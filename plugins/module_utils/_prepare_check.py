@@ -261,8 +261,8 @@ class PrepareCheck:
 
     def pair(self, key, cert_key, cert_path, key_path):
         """Reads and checks a certificate and its key, and that they match."""
-        cert_data, _ = self.read(cert_key, cert_path)
-        key_data, _ = self.read(key, key_path)
+        cert_data, _st = self.read(cert_key, cert_path)
+        key_data, _st = self.read(key, key_path)
         cert_pub = self.certificate(cert_key, cert_path, cert_data) if cert_data is not None else None
         key_pub = self.private_key(key, key_path, key_data) if key_data is not None else None
         if cert_pub is not None and key_pub is not None and cert_pub != key_pub:
@@ -283,11 +283,11 @@ class PrepareCheck:
         if cert and key:
             self.pair("https.private_key", "https.certificate", cert, key)
         elif cert:
-            data, _ = self.read("https.certificate", cert)
+            data, _st = self.read("https.certificate", cert)
             if data is not None:
                 self.certificate("https.certificate", cert, data)
         elif key:
-            data, _ = self.read("https.private_key", key)
+            data, _st = self.read("https.private_key", key)
             if data is not None:
                 self.private_key("https.private_key", key, data)
 
@@ -334,13 +334,13 @@ class PrepareCheck:
         if not config.get("external_database"):
             names += INTERNAL_DB
         ca_path = os.path.join(directory, INTERNAL_CA)
-        ca_data, _ = self.read("internal_tls.dir", ca_path, via_hostfs=False, symlink_ok=False)
+        ca_data, _st = self.read("internal_tls.dir", ca_path, via_hostfs=False, symlink_ok=False)
         if ca_data is not None:
             self.certificate("internal_tls.dir", ca_path, ca_data)
         for name in sorted(names):
             crt, key = os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
-            crt_data, _ = self.read("internal_tls.dir", crt, via_hostfs=False, symlink_ok=False)
-            key_data, _ = self.read("internal_tls.dir", key, via_hostfs=False, symlink_ok=False)
+            crt_data, _st = self.read("internal_tls.dir", crt, via_hostfs=False, symlink_ok=False)
+            key_data, _st = self.read("internal_tls.dir", key, via_hostfs=False, symlink_ok=False)
             crt_pub = self.certificate("internal_tls.dir", crt, crt_data, need_san=True) if crt_data is not None else None
             key_pub = self.private_key("internal_tls.dir", key, key_data) if key_data is not None else None
             if crt_pub is not None and key_pub is not None and crt_pub != key_pub:
@@ -358,7 +358,7 @@ class PrepareCheck:
         if not path:
             self.error(key, "is required when external_redis.tlsOptions.enable is true")
             return
-        data, _ = self.read(key, path)
+        data, _st = self.read(key, path)
         if data is not None:
             self.certificate(key, path, data)
 

@@ -221,7 +221,8 @@ def main():
         if not missing or module.params["state"] == "checked":
             module.exit_json(**result)
         if module.check_mode:
-            module.exit_json(**dict(result, changed=True))
+            result.update(changed=True)
+            module.exit_json(**result)
         docker_load(module, docker, archive, result)
         result.update(changed=True)
 

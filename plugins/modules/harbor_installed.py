@@ -49,7 +49,7 @@ attributes:
     details:
       - Never changes anything; C(changed) is always V(false).
 author:
-  - harbor.deploy maintainers
+  - harbor.deploy maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -145,6 +145,3 @@ admin_password:
   type: str
   returned: with O(secrets)
 """
-
-if __name__ == "__main__":
-    raise SystemExit("harbor.deploy.harbor_installed runs as an action plugin")

@@ -161,7 +161,7 @@ def main():
     module.no_log_values = secret_values(params["config"])
     invocation = {"module_args": {"config": HIDDEN, "version": params["version"], "with_trivy": params["with_trivy"]}}
 
-    backend = Backend(run_command=lambda argv: module.run_command(argv), openssl=module.get_bin_path("openssl"))
+    backend = Backend(run_command=module.run_command, openssl=module.get_bin_path("openssl"))
     check = PrepareCheck(backend).run(params["config"], version=params["version"], with_trivy=params["with_trivy"])
     if check.deep_skipped:
         module.warn("Neither the python cryptography package nor the openssl binary is on this host: certificates "

@@ -311,8 +311,8 @@ class ProjectModule(ApiModule):
             created = self.client.post("/projects", body, resource=self.resource)
             result["project"] = project = self.read()
             if project is None:
-                self.fail("Harbor answered %s to the creation of %s but does not show it" % (created.status,
-                                                                                          self.resource))
+                self.fail("Harbor answered %s to the creation of %s but does not show it"
+                          % (created.status, self.resource))
             if "storage_limit" in wanted:
                 result["quota"] = quota = self.quota(project["project_id"])
                 storage = (quota.get("hard") or {}).get("storage")

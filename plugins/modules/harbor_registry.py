@@ -290,8 +290,8 @@ class RegistryModule(ApiModule):
                 found = find_by_name(self.client, "/registries", self.name, resource=self.resource)
                 registry_id = found and found["id"]
             if registry_id is None:
-                self.fail("Harbor answered %s to the creation of %s but does not show it" % (created.status,
-                                                                                          self.resource))
+                self.fail("Harbor answered %s to the creation of %s but does not show it"
+                          % (created.status, self.resource))
             result["registry"] = self.read(registry_id)
         return {}, after, self.ping_body(body, credential)
 

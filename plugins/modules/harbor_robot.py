@@ -351,8 +351,8 @@ class RobotModule(ApiModule):
         if self.level == "project":
             project_id = self.project_id()
             if project_id is None and self.params["state"] == "present":
-                self.fail("project %s does not exist: create it before its robot %s" % (self.project,
-                                                                                      self.params["name"]))
+                self.fail("project %s does not exist: create it before its robot %s"
+                          % (self.project, self.params["name"]))
         current = None if self.level == "project" and project_id is None else self.find(project_id)
         result = {"changed": False, "robot": current, "secret_created": False}
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: harbor.deploy maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
@@ -55,7 +54,7 @@ def _dns(name):
 
 def subtree(entry):
     """Normalise one ``DNS:name`` / ``IP:addr[/prefix]`` subtree; raise RequestError otherwise."""
-    kind, _, value = entry.partition(":")
+    kind, _sep, value = entry.partition(":")
     if kind == "DNS" and value.strip():
         return "DNS:" + _dns(value)
     if kind == "IP" and value.strip():
@@ -116,7 +115,7 @@ def subtree_covered(entry, permitted):
     """Is a whole (normalised) subtree inside one of ``permitted``?"""
     if entry in permitted:
         return True
-    kind, _, value = entry.partition(":")
+    kind, _sep, value = entry.partition(":")
     if kind == "DNS":
         name = value.lstrip(".")
         return any(_dns_in(name, e[4:]) for e in permitted if e.startswith("DNS:"))
