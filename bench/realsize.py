@@ -43,11 +43,14 @@ import tarfile
 import time
 import zlib
 
+# The stand-in builder's tar helpers (same MTIME: same inputs, same bytes).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "standin", "image"))
+from mkbundle import MTIME, pad, tar_entry  # noqa: E402  pylint: disable=wrong-import-position
+
 TAG = "v2.15.2"
 SEED = "harbor.deploy bench realsize 1"
 TARGET_GZ = 650 * 10**6
 BLOCK = 1 << 20
-MTIME = 1704067200
 CREATED = "2024-01-01T00:00:00Z"
 
 # goharbor/<component>:v2.15.2 image size in MB (10^6 bytes): approximations, see above
@@ -70,18 +73,6 @@ REAL_MB = {
 def log(msg):
     sys.stderr.write(f"realsize: {msg}\n")
     sys.stderr.flush()
-
-
-def tar_entry(name, size=0, mode=0o644, kind=tarfile.REGTYPE):
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.type, info.mtime = size, mode, kind, MTIME
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info.tobuf(format=tarfile.GNU_FORMAT)
-
-
-def pad(size):
-    return b"\0" * ((512 - size % 512) % 512)
 
 
 class GzOut:

@@ -55,7 +55,7 @@ installer_sha256=$(cut -d' ' -f1 "$installer.sha256")
 key=$( {
   cat "$0"
   cd "$top"
-  find roles/kit playbooks/kit.yml -type f ! -name '*.pyc' | LC_ALL=C sort | while read -r f; do
+  find roles/kit playbooks/kit.yml tests/artefacts/trivy -type f ! -name '*.pyc' | LC_ALL=C sort | while read -r f; do
     printf '%s\n' "$f"; sha256sum <"$f"
   done
   echo "$image_id $compose_version $compose_sdist_sha256 $compose_binary_sha256 $installer_sha256"
@@ -129,7 +129,8 @@ cat >"$work/vars.json" <<EOF
 {"kit_hosts": "all", "kit_dest": "$work/kit",
  "kit_compose_src": "$compose", "kit_compose_version": "$compose_version",
  "kit_compose_sha256": "$compose_binary_sha256",
- "kit_harbor_installer_src": "$installer", "kit_harbor_version": "$harbor_release"}
+ "kit_harbor_installer_src": "$installer", "kit_harbor_version": "$harbor_release",
+ "kit_trivy_db_src": "$top/tests/artefacts/trivy/db", "kit_trivy_java_db_src": "$top/tests/artefacts/trivy/java-db"}
 EOF
 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0 \
   ansible-playbook -i "$work/inventory" harbor.deploy.kit -e "@$work/vars.json" >&2 \

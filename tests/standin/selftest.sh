@@ -339,6 +339,58 @@ owner() { stat -c '%u' "$1"; }
   && [ "$(owner "$tmp/data/secret/core/private_key.pem")" = 10000 ] \
   && ok "data_volume ownership: registry 10000, database 999/0700, redis 999, secret 10000" || bad "ownership"
 
+step "trivy: prepare --with-trivy (env file, mounts), the adapter's /api/v1/metadata from the DB's metadata.json"
+python3 - "$tmp/good.yml" "$tmp/harbor/harbor.yml" <<'EOF2'
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+cfg["trivy"] = dict(cfg.get("trivy") or {}, skip_update=True, skip_java_db_update=True, offline_scan=True)
+open(sys.argv[2], "w").write(yaml.safe_dump(cfg, sort_keys=False))
+EOF2
+if (cd "$tmp/harbor" && ./prepare --with-trivy >"$tmp/prepare-trivy.log" 2>&1); then
+  tenv="$tmp/harbor/common/config/trivy-adapter/env"
+  grep -qx SCANNER_TRIVY_SKIP_UPDATE=true "$tenv" && grep -qx SCANNER_TRIVY_SKIP_JAVA_DB_UPDATE=true "$tenv" \
+    && grep -qx SCANNER_TRIVY_OFFLINE_SCAN=true "$tenv" && ok "trivy env file: skip_update, skip_java_db_update, offline_scan true" \
+    || bad "trivy env file: $(grep SCANNER_TRIVY_ "$tenv" | tr '\n' ' ')"
+  python3 - "$tmp/harbor/docker-compose.yml" "$tmp/data" <<'EOF2' && ok "trivy-adapter mounts data_volume/trivy-adapter/{trivy,reports} and reads its env file" || bad "trivy-adapter compose entry"
+import sys, yaml
+svc = yaml.safe_load(open(sys.argv[1]))["services"]["trivy-adapter"]
+vols = [v if isinstance(v, str) else f"{v['source']}:{v['target']}" for v in svc["volumes"]]
+want = [f"{sys.argv[2]}/trivy-adapter/trivy:/home/scanner/.cache/trivy", f"{sys.argv[2]}/trivy-adapter/reports:/home/scanner/.cache/reports"]
+assert all(any(v.startswith(w) for v in vols) for w in want), vols
+assert svc["env_file"] == ["./common/config/trivy-adapter/env"], svc["env_file"]
+EOF2
+  [ "$(stat -c '%u:%g %a' "$tmp/data/trivy-adapter/trivy")" = "10000:10000 755" ] && ok "data_volume/trivy-adapter/trivy 10000:10000 0755" \
+    || bad "trivy cache dir $(stat -c '%u:%g %a' "$tmp/data/trivy-adapter/trivy")"
+else
+  bad "prepare --with-trivy"; tail -n 5 "$tmp/prepare-trivy.log"
+fi
+tcache="$tmp/trivy-cache"
+mkdir -p "$tcache/db"
+echo '{"Version":2,"NextUpdate":"2026-01-02T06:00:00.25Z","UpdatedAt":"2026-01-02T00:00:00.123456789Z","DownloadedAt":"0001-01-01T00:00:00Z"}' >"$tcache/db/metadata.json"
+chown -R 10000:10000 "$tcache"
+tmeta() { docker exec standin-selftest-trivy python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:8080/api/v1/metadata").read().decode())'; }
+tprop() { python3 -c 'import json, sys; print(json.load(sys.stdin)["properties"].get(sys.argv[1], "absent"))' "$1"; }
+for skip in true false; do
+  docker rm -f standin-selftest-trivy >/dev/null 2>&1
+  docker run -d --name standin-selftest-trivy --env-file "$tmp/harbor/common/config/trivy-adapter/env" -e "SCANNER_TRIVY_SKIP_UPDATE=$skip" \
+    -v "$tcache:/home/scanner/.cache/trivy" "goharbor/trivy-adapter-photon:$release" >/dev/null
+  for _ in $(seq 50); do m=$(tmeta 2>/dev/null) && break; sleep 0.2; done
+  up=$(tprop harbor.scanner-adapter/vulnerability-database-updated-at <<<"$m")
+  next=$(tprop harbor.scanner-adapter/vulnerability-database-next-update-at <<<"$m")
+  sk=$(tprop env.SCANNER_TRIVY_SKIP_UPDATE <<<"$m"); off=$(tprop env.SCANNER_TRIVY_OFFLINE_SCAN <<<"$m")
+  want_next=$([ $skip = true ] && echo absent || echo 2026-01-02T06:00:00Z)
+  [ "$up" = 2026-01-02T00:00:00Z ] && [ "$next" = "$want_next" ] && [ "$sk" = $skip ] && [ "$off" = true ] \
+    && ok "adapter metadata (skip_update=$skip): updated-at $up, next-update-at $next, offline_scan $off" \
+    || bad "adapter metadata (skip_update=$skip): $m"
+done
+chown 0:0 "$tcache/db/metadata.json"; chmod 600 "$tcache/db/metadata.json"
+m=$(tmeta)
+[ "$(tprop harbor.scanner-adapter/vulnerability-database-updated-at <<<"$m")" = absent ] \
+  && ok "a metadata.json uid 10000 cannot read: no updated-at (as the real adapter without a DB)" || bad "unreadable metadata.json: $m"
+docker rm -f standin-selftest-trivy >/dev/null 2>&1
+cp "$tmp/good.yml" "$tmp/harbor/harbor.yml"
+(cd "$tmp/harbor" && ./prepare >/dev/null 2>&1) && ok "prepare without trivy again" || bad "prepare good (after trivy)"
+
 step "migrate (docker run -v /:/hostfs goharbor/prepare:$release migrate -i ...)"
 sed 's/^_version: .*/_version: 2.14.0/' "$tmp/good.yml" >"$tmp/old.yml"
 docker run --rm -v /:/hostfs "goharbor/prepare:$release" migrate -i "$tmp/old.yml" >"$tmp/migrate.log" 2>&1 \

@@ -6,11 +6,10 @@ bundle_root with a `current` link and a state stamp, as a finished install leave
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from _ansible_run import ansible_playbook
 
 PLAY = """\
 - name: The install precheck
@@ -44,15 +43,7 @@ def site(tmp_path_factory):
 
 
 def run(site, overrides, *extra):
-    values = dict(GOOD, bundle_root=str(site / "opt"), **overrides)
-    (site / "vars.json").write_text(json.dumps(values))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_LOCAL_TEMP=str(site / "tmp"))
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               str(site / "play.yml"), "-e", "ansible_python_interpreter=" + sys.executable,
-               "-e", "@" + str(site / "vars.json")] + list(extra)
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
-    return result.returncode, result.stdout + result.stderr
+    return ansible_playbook(site, dict(GOOD, bundle_root=str(site / "opt"), **overrides), *extra)
 
 
 @pytest.mark.parametrize("overrides, extra, message", [
