@@ -85,7 +85,14 @@ else
   first=$(grep -oE 'site.yml took [0-9]+s' "$log" | grep -oE '[0-9]+')
 fi
 
+inv_before=$(sha256sum <"$inv")
 sed -i "s|^\( *docker_compose_src:\).*|\1 \"$work/lab/docker-compose\"|" "$inv"
+# A new Compose source path is a new file to the docker role (it hashes it once and records
+# it): settle that outside the measured rerun, as a site's second run would have.
+if [ "$(sha256sum <"$inv")" != "$inv_before" ]; then
+  ansible-playbook -i "$inv" harbor.deploy.site --tags docker >"$work/settle.log" 2>&1 \
+    || { tail -n 40 "$work/settle.log"; exit 1; }
+fi
 
 started() {
   docker exec "$vm" sh -c 'docker inspect --format "{{.Name}} {{.State.StartedAt}}" $(docker ps -aq --filter label=com.docker.compose.project=harbor)' | sort
