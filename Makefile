@@ -55,11 +55,18 @@ docs: setup
 # .cache/lab.env, which `make molecule` exports to the scenarios.
 lab: setup
 	image=$$(tests/lab/build-image.sh bookworm)
-	echo "LAB_IMAGE=$$image" > $(CACHE)/lab.env
+	# The builders get the image from the environment; lab.env is replaced only when all
+	# of them are done, so a run reading it meanwhile sees the previous, complete one.
+	export LAB_IMAGE=$$image
+	new=$$(mktemp $(CACHE)/lab.env.XXXXXX)
+	trap 'rm -f "$$new"' EXIT
+	echo "LAB_IMAGE=$$image" > "$$new"
 	for builder in tests/artefacts/*.sh; do
 	  [ -x "$$builder" ] || continue
-	  "$$builder" >> $(CACHE)/lab.env
+	  "$$builder" >> "$$new"
 	done
+	chmod 0644 "$$new"
+	mv -f "$$new" $(CACHE)/lab.env
 	cat $(CACHE)/lab.env
 
 lint: setup

@@ -139,8 +139,8 @@ ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0 \
   || { log "the kit does not match its SHA256SUMS"; exit 1; }
 
 # 4. Publish atomically, then drop older kits but the two newest before this one (a
-# scenario running now may still read its bundle from one: `make lab` rewrites .cache/lab.env
-# before this script runs) and the one .cache/lab.env names.
+# scenario started from an older lab.env may still read its bundle from one) and the one
+# .cache/lab.env names (`make lab` replaces it only after every builder is done).
 rm -rf "$out"
 mkdir -p "$out"
 mv "$work/kit" "$kit"
