@@ -146,7 +146,8 @@ mkdir -p "$out"
 mv "$work/kit" "$kit"
 { echo "image=$image ($image_id)"; echo "compose=$compose_version"; echo "installer=$installer ($installer_sha256)"; } > "$out/inputs.txt"
 touch "$out/.complete"
-in_use=$(sed -n 's/^KIT_DIR=//p' "$top/.cache/lab.env" 2>/dev/null | tail -n1)
+# no lab.env yet on a fresh clone: nothing is in use
+in_use=$(sed -n 's/^KIT_DIR=//p' "$top/.cache/lab.env" 2>/dev/null | tail -n1 || true)
 ls -1td "$cache_root"/[0-9a-f]*/ 2>/dev/null | tail -n +4 | while read -r d; do
   d=${d%/}
   [ "$d" = "$out" ] || [ "$d/kit" = "$in_use" ] || rm -rf "$d"

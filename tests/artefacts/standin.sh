@@ -70,7 +70,8 @@ mv "$out.part" "$out"
 
 # keep the cache small: older bundle dirs go (the rootfs stays), but not the one the
 # lab env names: scenarios running now read their bundles from it
-in_use=$(sed -n 's/^HARBOR_STANDIN_DIR=//p' "$top/.cache/lab.env" 2>/dev/null | tail -n 1)
+# no lab.env yet on a fresh clone: nothing is in use
+in_use=$(sed -n 's/^HARBOR_STANDIN_DIR=//p' "$top/.cache/lab.env" 2>/dev/null | tail -n 1 || true)
 for d in "$cache"/*/; do
   d=${d%/}
   [ "$d" = "${in_use%/}" ] && continue
