@@ -163,3 +163,122 @@ def test_the_script_answers_json_and_refuses_a_bad_request(tmp_path):
                 request(tmp_path, tmp_path / "ca.key")):  # a directory
         done = run_script(json.dumps(bad))
         assert done.returncode == 2 and done.stderr.startswith("ca_check: ") and not done.stdout, done
+
+
+# The server certificates: must one be signed (again)? The role's request is CN, SANs (DNS names first),
+# extended key usage serverAuth and basic constraints CA:FALSE, none critical; community.crypto's
+# x509_certificate (ownca) adds the subject and authority key identifiers.
+def make_leaf(tmp_path, ca_crt, ca_key, name="harbor", cn="harbor.example.com", sans=("DNS:harbor.example.com", "IP:192.0.2.10"),
+              days=300, key=None, eku=True, ski=True, aki=True, critical_san=False):
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    ca = x509.load_pem_x509_certificate(ca_crt.read_bytes())
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), None)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])).issuer_name(ca.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(NOW - datetime.timedelta(days=1)).not_valid_after(NOW + datetime.timedelta(days=days))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName(n[4:]) if n.startswith("DNS:")
+                                                           else x509.IPAddress(ipaddress.ip_address(n[3:])) for n in sans]),
+                              critical=critical_san))
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
+    if ski:
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    if aki:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+    crt, pem_key = tmp_path / (name + ".crt"), tmp_path / (name + ".key")
+    crt.write_bytes(builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    pem_key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    pem_key.chmod(0o600)
+    crt.chmod(0o644)
+    return crt, pem_key
+
+
+def want(crt, key, **extra):
+    return dict({"key": str(key), "crt": str(crt), "cn": "harbor.example.com", "dns": ["harbor.example.com"],
+                 "ip": ["192.0.2.10"], "renew_before_days": 30}, **extra)
+
+
+def leaf_answer(ca_crt, ca_key, leaf_want):
+    return ca_check.check(request(ca_crt, ca_key, leaves=[["h1", leaf_want]]))["leaves"]["h1"]
+
+
+@pytest.fixture(name="ca")
+def fixture_ca(tmp_path):
+    return make_ca(tmp_path, permitted=["DNS:harbor.example.com", "IP:192.0.2.10/32"])
+
+
+def test_a_certificate_as_the_role_signs_it_is_kept(tmp_path, ca):
+    crt, key = make_leaf(tmp_path, *ca)
+    assert leaf_answer(*ca, want(crt, key)) == {
+        "key": {"exists": True, "mode": "0600", "readable": True}, "crt_mode": "0644", "renew": False, "reasons": []}
+
+
+@pytest.mark.parametrize("leaf, wanted, reason", [
+    ({"sans": ("DNS:harbor.example.com",)}, {}, "its subject alternative names are [DNS:harbor.example.com], "
+                                                "not [DNS:harbor.example.com, IP:192.0.2.10]"),
+    ({}, {"dns": ["harbor.example.com", "h1.example.com"]}, "its subject alternative names are"),
+    # community.crypto compares the extension as a whole: another order is another request
+    ({"sans": ("IP:192.0.2.10", "DNS:harbor.example.com")}, {}, "its subject alternative names are"),
+    ({"critical_san": True}, {}, "its subject alternative names are"),
+    ({"cn": "other.example.com"}, {}, "its subject is CN=other.example.com, not CN=harbor.example.com"),
+    ({"eku": False}, {}, "its extensions are not those of the request"),
+    ({"ski": False}, {}, "its subject key identifier is not its key's"),
+    ({"aki": False}, {}, "its authority key identifier is not the CA's"),
+], ids=["fewer-sans", "more-names-wanted", "san-order", "san-critical", "subject", "no-eku", "no-ski", "no-aki"])
+def test_a_certificate_for_another_request_is_signed_again(tmp_path, ca, leaf, wanted, reason):
+    crt, key = make_leaf(tmp_path, *ca, **leaf)
+    answer = leaf_answer(*ca, want(crt, key, **wanted))
+    assert len(answer["reasons"]) == 1 and answer["reasons"][0].startswith(reason), answer
+    assert answer["renew"] is False
+
+
+def test_a_certificate_expiring_within_renew_before_days_is_renewed(tmp_path, ca):
+    crt, key = make_leaf(tmp_path, *ca, days=10)
+    answer = leaf_answer(*ca, want(crt, key))
+    assert answer["renew"] is True and answer["reasons"][0].startswith("it is not valid in 30 days"), answer
+    assert leaf_answer(*ca, want(crt, key, renew_before_days=5))["reasons"] == []
+
+
+def test_a_certificate_of_another_key_or_ca_is_signed_again(tmp_path, ca):
+    crt, key = make_leaf(tmp_path, *ca)
+    _, other_key = make_leaf(tmp_path, *ca, name="other")
+    assert leaf_answer(*ca, want(crt, other_key))["reasons"] == ["its public key is not the server key's"]
+    other_ca = make_ca(tmp_path, name="otherca", permitted=["DNS:harbor.example.com"])
+    assert leaf_answer(*other_ca, want(crt, key))["reasons"] == ["it is not signed by the CA (CN=Harbor deploy CA)"]
+
+
+def test_missing_or_broken_files_are_named(tmp_path, ca):
+    crt, key = make_leaf(tmp_path, *ca)
+    key.unlink()
+    answer = leaf_answer(*ca, want(crt, key))
+    assert answer["key"] == {"exists": False, "mode": None, "readable": False}
+    assert answer["reasons"] == ["the server key is missing or unreadable"]
+    key.write_text("not a key")
+    key.chmod(0o644)
+    assert leaf_answer(*ca, want(crt, key))["key"] == {"exists": True, "mode": "0644", "readable": False}
+    crt.write_text("not a certificate")
+    assert leaf_answer(*ca, want(crt, key))["reasons"] == ["it is not a PEM certificate"]
+    crt.unlink()
+    assert leaf_answer(*ca, want(crt, key))["reasons"] == ["there is no certificate yet"]
+    assert leaf_answer(tmp_path / "none.crt", ca[1], want(crt, key))["reasons"] == [
+        "there is no CA certificate yet", "there is no certificate yet"]
+
+
+def test_the_pki_directory_and_its_keys_modes_are_read_as_find_lists_them(tmp_path, ca):
+    crt, key = make_leaf(tmp_path, *ca)
+    ca[1].chmod(0o644)
+    (tmp_path / ".hidden.key").write_text("")
+    (tmp_path / "link.key").symlink_to(key)
+    (tmp_path / "sub.key").mkdir()
+    tmp_path.chmod(0o750)
+    answer = ca_check.check(request(*ca, pki=str(tmp_path)))
+    assert answer["pki"] == {"exists": True, "dir": True, "mode": "0750",
+                             "key_files": [{"path": str(ca[1]), "mode": "0644"}, {"path": str(key), "mode": "0600"}]}
+    assert answer["ca_key"] == {"exists": True, "mode": "0644", "readable": True}
+    assert answer["leaves"] == {}
+    assert ca_check.check(request(*ca, pki=str(tmp_path / "none")))["pki"] == {
+        "exists": False, "dir": False, "mode": None, "key_files": []}
+    assert crt.exists()
