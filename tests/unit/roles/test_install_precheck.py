@@ -77,3 +77,32 @@ def test_a_fresh_host_has_no_release_to_keep(tmp_path):
     (tmp_path / "opt").mkdir()
     rc, output = run(tmp_path, {"bundle_version": "v2.14.4"})
     assert rc == 0, output[-3000:]
+
+
+def test_one_read_when_the_link_points_at_the_wanted_release(site):
+    rc, output = run(site, {}, "-v")
+    assert rc == 0, output[-3000:]
+    assert "TASK [harbor.deploy.install : Read the current link and the wanted release's state stamp" in output
+    other = output.split("Read the state stamp of the release the link points at")[1].split("TASK [")[0]
+    assert "skipping:" in other, output[-3000:]
+
+
+@pytest.mark.parametrize("target, stamp, wanted, message", [
+    ("v2.15.2", "v2.15.2", "v2.14.4", "is not the release this host runs: v2.15.2"),
+    ("v2.15.2", "v2.15.2", "v2.15.2", None),
+    ("v2.14.4/", None, "v2.15.2", "is not the release this host runs: v2.14.4"),
+    ("@v2.15.1", "v2.15.1", "v2.15.2", "is not the release this host runs: v2.15.1"),
+], ids=["relative-link", "relative-link-kept", "no-stamp-the-directory-names-it", "absolute-link-elsewhere"])
+def test_the_link_names_the_running_release(tmp_path, target, stamp, wanted, message):
+    (tmp_path / "play.yml").write_text(PLAY)
+    opt = tmp_path / "opt"
+    release = opt / target.strip("@/") / "harbor"
+    release.mkdir(parents=True)
+    if stamp:
+        (release / ".deploy-stamp").write_text(json.dumps({"version": stamp}))
+    (opt / "current").symlink_to(str(opt / target[1:]) if target.startswith("@") else target)
+    rc, output = run(tmp_path, {"bundle_version": wanted})
+    if message:
+        assert rc != 0 and message in output, output[-3000:]
+    else:
+        assert rc == 0, output[-3000:]
