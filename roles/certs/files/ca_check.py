@@ -179,11 +179,16 @@ def _read(path):
         raise RequestError("cannot read %s: %s" % (path, exc)) from exc
 
 
-def _not_after(cert):
+def _validity_bound(cert, name):
+    """not_valid_after/not_valid_before as an aware datetime, on any cryptography version."""
     try:
-        return cert.not_valid_after_utc
+        return getattr(cert, name + "_utc")
     except AttributeError:  # cryptography < 42
-        return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+        return getattr(cert, name).replace(tzinfo=datetime.timezone.utc)
+
+
+def _not_after(cert):
+    return _validity_bound(cert, "not_valid_after")
 
 
 def _cn(cert):
@@ -192,10 +197,7 @@ def _cn(cert):
 
 
 def _not_before(cert):
-    try:
-        return cert.not_valid_before_utc
-    except AttributeError:  # cryptography < 42
-        return cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+    return _validity_bound(cert, "not_valid_before")
 
 
 def _mode(st):
