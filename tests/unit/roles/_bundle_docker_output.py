@@ -1,6 +1,8 @@
 """Read ansible-playbook's default output, for the bundle and docker role tests: which tasks of a role
 ran (any result but `skipping`), which were skipped, and the recap."""
 
+import hashlib
+import os
 import re
 
 TASK = re.compile(r"^TASK \[(?:(?P<role>[\w.]+) : )?(?P<name>.*?)\] \**$")
@@ -37,3 +39,14 @@ def recap(output):
     """(ok, changed, failed) of localhost's recap line."""
     match = next(m for m in map(RECAP.match, output.splitlines()) if m)
     return int(match.group(1)), int(match.group(2)), int(match.group(4))
+
+
+def rewrite_keeping_mtime(path):
+    """Overwrite the start of `path` in place and put its mtime back (what a size+mtime check misses);
+    returns the sha256 it had before."""
+    good = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = os.stat(path)
+    with open(path, "r+b") as handle:
+        handle.write(bytes(64))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    return good
