@@ -127,16 +127,22 @@ molecule: lab
 	done
 	echo "--- scenario wall times"; cat $(TIMES).molecule
 
-# The lab (downloads, debootstrap, image and kit builds) runs beside lint, unit and build
-# (mostly CPU), which saves minutes from a bare machine; its log is shown when it ends.
+# The lab (downloads, debootstrap, image and kit builds) and the unit tests (ansible-playbook
+# runs on localhost) run beside lint and build, which saves minutes from a bare machine;
+# their logs are shown when they end (the whole unit log when it fails).
 test: setup
 	start=$$(date +%s)
 	lablog=$(CACHE)/lab.log
+	unitlog=$(CACHE)/unit.log
 	$(MAKE) --no-print-directory lab > "$$lablog" 2>&1 & lab=$$!
-	trap 'echo "waiting for make lab to end"; wait $$lab || true' EXIT  # a failure above leaves no builder behind
+	$(MAKE) --no-print-directory unit > "$$unitlog" 2>&1 & unit=$$!
+	trap 'echo "waiting for make lab and make unit to end"; wait $$lab $$unit || true' EXIT  # a failure above leaves no job behind
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory build
+	if wait $$unit; then unitrc=0; else unitrc=$$?; fi
+	echo "--- make unit (ran beside lint and build; whole log in $$unitlog)"
+	if [ $$unitrc -ne 0 ]; then cat "$$unitlog"; echo "make unit failed (rc=$$unitrc)"; exit $$unitrc; fi
+	tail -n 3 "$$unitlog"
 	if wait $$lab; then labrc=0; else labrc=$$?; fi
 	trap - EXIT
 	echo "--- make lab (ran beside lint, unit and build; whole log in $$lablog)"
