@@ -26,7 +26,7 @@ help:
 	@echo "make lab         build (or reuse) the lab VM image and the test artefacts under .cache/"
 	@echo "make lint        yamllint + ansible-lint (production profile) + changelog + EE definition + sanity"
 	@echo "make sanity      ansible-test sanity on the built collection (tests/sanity/README.md)"
-	@echo "make unit        pytest tests/unit"
+	@echo "make unit        pytest tests/unit tests/conventions (one process per core)"
 	@echo "make molecule    every molecule scenario (SCENARIO=name for one)"
 	@echo "make test        lint + unit + molecule: what CI runs"
 	@echo "make demo        a local lab VM with Harbor installed by playbooks/site.yml"
@@ -112,7 +112,7 @@ sanity: setup
 	echo "sanity: clean in $$(( $$(date +%s) - start ))s"
 
 unit: setup
-	pytest -q tests/unit tests/conventions
+	pytest -q -n auto --dist loadfile tests/unit tests/conventions
 
 molecule: lab
 	set -a; . $(CACHE)/lab.env; set +a
